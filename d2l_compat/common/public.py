@@ -1,0 +1,4 @@
+"""The helpers every framework module re-exports unchanged."""
+from .animator import Animator  # noqa: F401
+from .metrics import Accumulator, Timer  # noqa: F401
+from .presets import classroom_preset  # noqa: F401

@@ -1,0 +1,89 @@
+"""The training loop behind every framework's train_ch6, written once."""
+import dataclasses
+
+from . import presets
+from .animator import Animator
+from .metrics import Accumulator, Timer
+
+
+@dataclasses.dataclass
+class TrainingSummary:
+    """What one training run reached."""
+    loss: float
+    train_acc: float
+    test_acc: float
+    examples_per_sec: float
+    seconds: float
+    epochs: int
+    device: str
+
+
+def result_lines(summary):
+    """The two lines the book's train_ch6 prints, in its exact format."""
+    return (f"loss {summary.loss:.3f}, train acc {summary.train_acc:.3f}, test acc {summary.test_acc:.3f}",
+            f"{summary.examples_per_sec:.1f} examples/sec on {summary.device}")
+
+
+def _format_duration(seconds):
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def _image_size(data_iter):
+    images = getattr(data_iter, "images", None)
+    return images.shape[-1] if images is not None else None
+
+
+def fit(step, evaluate, device_name, train_iter, test_iter, num_epochs):
+    """Run the training loop.
+
+    `step(X, y)` trains on one minibatch and returns (summed loss, correct predictions, examples);
+    the first two may be framework scalars still on the device: they are added up there and read
+    back only when the plot is updated (five times an epoch), so a GPU is not stalled every step.
+    `evaluate(test_iter)` returns the test accuracy. Prints the book's two result lines.
+    Examples/sec counts the examples actually seen over the wall time of the training passes
+    (data loading included, evaluation and plotting not).
+    """
+    preset = presets.active_preset()
+    if preset is not None:
+        framework = getattr(train_iter, "framework", None)
+        print(preset.banner(num_epochs, _image_size(train_iter), getattr(train_iter, "batch_size", "?"), framework))
+        num_epochs = preset.epochs_for(framework)
+    animator = Animator(xlabel='epoch', xlim=[1, num_epochs] if num_epochs > 1 else [0, 1],
+                        legend=['train loss', 'train acc', 'test acc'])
+    timer, num_batches, seen = Timer(), len(train_iter), 0
+    warn_cpu = preset is None and "cpu" in device_name.lower()
+    for epoch in range(num_epochs):
+        metric, pending = Accumulator(3), [0, 0, 0]
+        timer.start()
+        for i, (X, y) in enumerate(train_iter):
+            pending = [a + b for a, b in zip(pending, step(X, y))]
+            estimate = warn_cpu and i == min(4, num_batches - 1)
+            if estimate or (i + 1) % max(num_batches // 5, 1) == 0 or i == num_batches - 1:
+                metric.add(*pending)  # the one read-back from the device
+                pending = [0, 0, 0]
+                timer.stop()
+                train_l, train_acc = metric[0] / metric[2], metric[1] / metric[2]
+                rate = (seen + metric[2]) / timer.sum()
+                if estimate:
+                    warn_cpu = False
+                    total = num_batches * num_epochs * metric[2] / (i + 1) / rate
+                    print(f"在 CPU 上按这一配方训练约需 {_format_duration(total)}。"
+                          f"想先试一次短的，请在前面调用 d2l.classroom_preset(True)。", flush=True)
+                else:
+                    left = (num_epochs * num_batches - epoch * num_batches - i - 1) * metric[2] / (i + 1) / rate
+                    animator.set_title(f"epoch {epoch + 1}/{num_epochs}, {rate:.0f} examples/sec, "
+                                       f"about {_format_duration(left)} left")
+                    animator.add(epoch + (i + 1) / num_batches, (train_l, train_acc, None))
+                timer.start()
+        timer.stop()
+        seen += metric[2]
+        test_acc = evaluate(test_iter)
+        animator.add(epoch + 1, (None, None, test_acc))
+        if not animator.live:
+            print(f"epoch {epoch + 1}/{num_epochs}: loss {train_l:.3f}, train acc {train_acc:.3f}, "
+                  f"test acc {test_acc:.3f}", flush=True)
+    summary = TrainingSummary(train_l, train_acc, test_acc, seen / timer.sum(), timer.sum(),
+                              num_epochs, device_name)
+    for line in result_lines(summary):
+        print(line)
+    return summary

@@ -1,0 +1,100 @@
+"""d2l's helpers for the MindSpore ResNet chapter: `from d2l_compat import mindspore as d2l`."""
+
+__all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_accuracy_gpu",
+           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu"]
+
+import os
+
+from .common.checks import gpu_index, instance_of, training_args
+from .common.data import load_data_fashion_mnist as _load
+from .common.frameworks import require
+from .common.layout import nchw_shape as _nchw_shape
+from .common.public import Accumulator, Animator, Timer, classroom_preset  # noqa: F401
+from .common.training import fit
+
+os.environ.setdefault("GLOG_v", "3")  # MindSpore's warning lines: noise in a classroom
+ms = require("mindspore", "MindSpore")
+from mindspore import nn  # noqa: E402
+from mindspore.common.initializer import XavierUniform, initializer  # noqa: E402
+
+FRAMEWORK = "mindspore"
+
+
+def _to_batch(X, y):
+    return ms.Tensor(X), ms.Tensor(y)
+
+
+def load_data_fashion_mnist(batch_size, resize=None):
+    """Return (train_iter, test_iter) over Fashion-MNIST, batches NCHW, read from local files."""
+    return _load(batch_size, resize, FRAMEWORK, _to_batch)
+
+
+def try_gpu(i=0):
+    """Return 'GPU' if this MindSpore build can use GPU i, otherwise 'CPU' (a device target)."""
+    gpu_index(i, 0)
+    return "GPU" if ms.get_context("device_target") == "GPU" else "CPU"
+
+
+def nchw_shape(shape):
+    """State a 4-D shape of this framework's layout in NCHW terms."""
+    return _nchw_shape(shape, FRAMEWORK)
+
+
+def _check_net(net):
+    instance_of(net, nn.Cell, "net must be a mindspore.nn.Cell")
+
+
+def _check_device(device):
+    if device not in ("CPU", "GPU", "Ascend"):
+        raise TypeError(f"device must be a MindSpore device target such as d2l.try_gpu() ('CPU' or 'GPU'), "
+                        f"got {device!r}")
+    return device
+
+
+def evaluate_accuracy_gpu(net, data_iter, device=None):
+    """Compute the accuracy for a model on a dataset."""
+    _check_net(net)
+    net.set_train(False)
+    correct = total = 0
+    for X, y in data_iter:
+        correct += int((net(X).argmax(axis=1).astype(y.dtype) == y).sum())
+        total += y.shape[0]
+    return correct / total
+
+
+def _make_trainer(net, lr, device):
+    """Initialise `net` on `device`; return (step, evaluate, device name) for the shared loop."""
+    _check_net(net)
+    device = _check_device(device or try_gpu())
+    ms.set_context(device_target=device)
+    for _, cell in net.cells_and_names():
+        if isinstance(cell, (nn.Dense, nn.Conv2d)):
+            cell.weight.set_data(initializer(XavierUniform(), cell.weight.shape, cell.weight.dtype))
+    optimizer = nn.SGD(net.trainable_params(), learning_rate=lr)
+    loss = nn.CrossEntropyLoss()
+
+    def forward(X, y):
+        y_hat = net(X)
+        return loss(y_hat, y), y_hat
+
+    grad_fn = ms.value_and_grad(forward, None, optimizer.parameters, has_aux=True)
+
+    def step(X, y):
+        net.set_train(True)
+        (l, y_hat), grads = grad_fn(X, y)
+        optimizer(grads)
+        correct = (y_hat.argmax(axis=1).astype(y.dtype) == y).sum()
+        return l * X.shape[0], correct, X.shape[0]
+
+    return step, lambda it: evaluate_accuracy_gpu(net, it), device
+
+
+def train(net, train_iter, test_iter, num_epochs, lr, device=None):
+    """train_ch6's work; returns a TrainingSummary instead of None."""
+    num_epochs, lr = training_args(num_epochs, lr)
+    return fit(*_make_trainer(net, lr, device), train_iter, test_iter, num_epochs)
+
+
+def train_ch6(net, train_iter, test_iter, num_epochs, lr, device=None):
+    """Train a model (defined in Chapter 6), on the GPU when MindSpore has one."""
+    train(net, train_iter, test_iter, num_epochs, lr, device)

@@ -1,0 +1,101 @@
+"""d2l's helpers for the MXNet (Gluon, NumPy interface) ResNet chapter: `from d2l_compat import mxnet as d2l`."""
+
+__all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_accuracy_gpu",
+           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu"]
+
+import numpy as _onp
+
+# MXNet 1.9.1 still uses np.bool, np.int, ... which NumPy 1.24 removed; without these aliases
+# `import mxnet` fails. They must exist before MXNet is imported, so this runs first.
+for _name, _type in (("bool", bool), ("int", int), ("float", float), ("complex", complex),
+                     ("object", object), ("str", str)):
+    if _name not in _onp.__dict__:
+        setattr(_onp, _name, _type)
+
+from .common.checks import gpu_index, instance_of, training_args  # noqa: E402
+from .common.data import load_data_fashion_mnist as _load  # noqa: E402
+from .common.frameworks import require  # noqa: E402
+from .common.layout import nchw_shape as _nchw_shape  # noqa: E402
+from .common.public import Accumulator, Animator, Timer, classroom_preset  # noqa: F401,E402
+from .common.training import fit  # noqa: E402
+
+mx = require("mxnet", "MXNet")
+from mxnet import autograd, gluon, init, np, npx  # noqa: E402
+
+npx.set_np()
+FRAMEWORK = "mxnet"
+
+
+def _to_batch(X, y):
+    return np.array(X, dtype=X.dtype), np.array(y, dtype=y.dtype)
+
+
+def load_data_fashion_mnist(batch_size, resize=None):
+    """Return (train_iter, test_iter) over Fashion-MNIST, batches NCHW, read from local files."""
+    return _load(batch_size, resize, FRAMEWORK, _to_batch)
+
+
+def try_gpu(i=0):
+    """Return gpu(i) if exists, otherwise return cpu()."""
+    count = mx.context.num_gpus()
+    i = gpu_index(i, count)
+    return mx.gpu(i) if count > i else mx.cpu()
+
+
+def nchw_shape(shape):
+    """State a 4-D shape of this framework's layout in NCHW terms."""
+    return _nchw_shape(shape, FRAMEWORK)
+
+
+def _check_net(net):
+    instance_of(net, gluon.Block, "net must be a mxnet.gluon.Block")
+
+
+def _check_device(device):
+    if not isinstance(device, mx.Context):
+        raise TypeError(f"device must be an mxnet Context such as d2l.try_gpu(), got {device!r}")
+
+
+def evaluate_accuracy_gpu(net, data_iter, device=None):
+    """Compute the accuracy for a model on a dataset using a GPU."""
+    _check_net(net)
+    if device is None:
+        device = list(net.collect_params().values())[0].list_ctx()[0]
+    correct = total = 0
+    for X, y in data_iter:
+        X, y = X.as_in_ctx(device), y.as_in_ctx(device)
+        correct += (net(X).argmax(axis=1).astype(y.dtype) == y).sum()
+        total += y.size
+    return float(correct) / total
+
+
+def _make_trainer(net, lr, device):
+    """Initialise `net` on `device`; return (step, evaluate, device name) for the shared loop."""
+    _check_net(net)
+    _check_device(device)
+    net.initialize(force_reinit=True, ctx=device, init=init.Xavier())
+    loss = gluon.loss.SoftmaxCrossEntropyLoss()
+    trainer = gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': lr})
+
+    def step(X, y):
+        X, y = X.as_in_ctx(device), y.as_in_ctx(device)
+        with autograd.record():
+            y_hat = net(X)
+            l = loss(y_hat, y)
+        l.backward()
+        trainer.step(X.shape[0])
+        correct = (y_hat.argmax(axis=1).astype(y.dtype) == y).sum()
+        return l.sum(), correct, X.shape[0]
+
+    return step, lambda it: evaluate_accuracy_gpu(net, it, device), str(device)
+
+
+def train(net, train_iter, test_iter, num_epochs, lr, device):
+    """train_ch6's work; returns a TrainingSummary instead of None."""
+    num_epochs, lr = training_args(num_epochs, lr)
+    return fit(*_make_trainer(net, lr, device), train_iter, test_iter, num_epochs)
+
+
+def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
+    """Train a model with a GPU (defined in Chapter 6)."""
+    train(net, train_iter, test_iter, num_epochs, lr, device)

@@ -1,0 +1,150 @@
+"""d2l's helpers for the PyTorch ResNet chapter: `from d2l_compat import torch as d2l`."""
+
+__all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_accuracy_gpu",
+           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu", "fast_mode"]
+
+from .common.checks import gpu_index, instance_of, training_args
+from .common.data import load_data_fashion_mnist as _load
+from .common.frameworks import require
+from .common.layout import nchw_shape as _nchw_shape
+from .common.public import Accumulator, Animator, Timer, classroom_preset  # noqa: F401
+from .common.training import fit
+
+torch = require("torch", "PyTorch")
+from torch import nn  # noqa: E402
+
+FRAMEWORK = "torch"
+_FAST = {"on": False}
+
+
+def fast_mode(on=True):
+    """Opt in to channels-last memory and bfloat16 autocast for train_ch6 (off: the documents' recipe)."""
+    if not isinstance(on, bool):
+        raise TypeError(f"fast_mode takes True or False, got {on!r}")
+    _FAST["on"] = on
+
+
+class _DeviceResident:
+    """A Batches whose images live on the GPU as uint8: one upload, then gathers on the device."""
+
+    def __init__(self, batches, device):
+        self.batches, self.device = batches, device
+        self.images = torch.from_numpy(batches.images).to(device)
+        self.labels = torch.from_numpy(batches.labels).long().to(device)
+
+    num_examples = property(lambda self: self.batches.num_examples)
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __iter__(self):
+        b = self.batches
+        order = b.rng.permutation(b.num_examples) if b.shuffle else None
+        for start in range(0, b.num_examples, b.batch_size):
+            if order is None:
+                index = slice(start, start + b.batch_size)
+            else:
+                index = torch.from_numpy(order[start:start + b.batch_size]).to(self.device)
+            yield self.images[index].unsqueeze(1).float().div_(255), self.labels[index]
+
+
+def _fits_on(device, batches):
+    free, _ = torch.cuda.mem_get_info(device)
+    return batches.images.nbytes * 4 < free  # room left for the model and activations
+
+
+def _to_batch(X, y):
+    return torch.from_numpy(X), torch.from_numpy(y).long()
+
+
+def load_data_fashion_mnist(batch_size, resize=None):
+    """Return (train_iter, test_iter) over Fashion-MNIST, batches NCHW, read from local files."""
+    return _load(batch_size, resize, FRAMEWORK, _to_batch)
+
+
+def try_gpu(i=0):
+    """Return gpu(i) if exists, otherwise return cpu()."""
+    count = torch.cuda.device_count()
+    i = gpu_index(i, count)
+    return torch.device(f'cuda:{i}') if count > i else torch.device('cpu')
+
+
+def nchw_shape(shape):
+    """State a 4-D shape of this framework's layout in NCHW terms."""
+    return _nchw_shape(shape, FRAMEWORK)
+
+
+def _check_net(net):
+    instance_of(net, nn.Module, "net must be a torch.nn.Module")
+
+
+def _as_device(device):
+    if isinstance(device, torch.device):
+        return device
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError):
+        raise TypeError(f"device must be a torch.device such as d2l.try_gpu(), got {device!r}") from None
+
+
+def evaluate_accuracy_gpu(net, data_iter, device=None):
+    """Compute the accuracy for a model on a dataset using a GPU."""
+    _check_net(net)
+    net.eval()
+    if device is None:
+        device = next(iter(net.parameters())).device
+    correct = total = 0
+    with torch.no_grad(), torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=_FAST["on"]):
+        for X, y in data_iter:
+            X, y = X.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            correct += (net(X).argmax(dim=1) == y).sum()
+            total += y.numel()
+    return float(correct) / total
+
+
+def _make_trainer(net, lr, device):
+    """Initialise `net` on `device`; return (step, evaluate, device name) for the shared loop."""
+    _check_net(net)
+    device = _as_device(device)
+
+    def init_weights(m):
+        if type(m) in (nn.Linear, nn.Conv2d):
+            nn.init.xavier_uniform_(m.weight)
+    net.apply(init_weights)
+    fast = _FAST["on"]
+    memory_format = torch.channels_last if fast else torch.contiguous_format
+    net.to(device, memory_format=memory_format)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # the shapes repeat: let cuDNN pick its fastest kernels
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr)
+    loss = nn.CrossEntropyLoss()
+
+    def step(X, y):
+        net.train()
+        X = X.to(device, non_blocking=True, memory_format=memory_format)
+        y = y.to(device, non_blocking=True)
+        optimizer.zero_grad()
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=fast):
+            y_hat = net(X)
+            l = loss(y_hat, y)
+        l.backward()
+        optimizer.step()
+        with torch.no_grad():
+            return l.detach() * X.shape[0], (y_hat.argmax(dim=1) == y).sum(), X.shape[0]
+
+    return step, lambda it: evaluate_accuracy_gpu(net, it, device), str(device)
+
+
+def train(net, train_iter, test_iter, num_epochs, lr, device):
+    """train_ch6's work; returns a TrainingSummary instead of None."""
+    num_epochs, lr = training_args(num_epochs, lr)
+    device = _as_device(device)
+    trainer = _make_trainer(net, lr, device)
+    if device.type == "cuda" and all(hasattr(it, "images") and _fits_on(device, it) for it in (train_iter, test_iter)):
+        train_iter, test_iter = _DeviceResident(train_iter, device), _DeviceResident(test_iter, device)
+    return fit(*trainer, train_iter, test_iter, num_epochs)
+
+
+def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
+    """Train a model with a GPU (defined in Chapter 6)."""
+    train(net, train_iter, test_iter, num_epochs, lr, device)

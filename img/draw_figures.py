@@ -1,0 +1,130 @@
+"""Draw the notebooks' figures from the architecture itself: `make img` (or python img/draw_figures.py).
+
+Writes residual-block.svg, residual-1x1.svg and resnet18.svg beside this file. Labels are ASCII so
+that no CJK font is needed; the notebooks explain the figures in Chinese.
+"""
+import pathlib
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
+
+HERE = pathlib.Path(__file__).resolve().parent
+plt.rcParams.update({"svg.hashsalt": "five-resnets", "font.size": 9})
+COLORS = {"conv": "#cfe2f3", "bn": "#fff2cc", "relu": "#d9ead3", "add": "#f4cccc", "other": "#eeeeee"}
+
+# ResNet-18: (channels, residual blocks, first stage?) per stage, as in the notebooks
+STAGES = [(64, 2, True), (128, 2, False), (256, 2, False), (512, 2, False)]
+
+
+def box(ax, x, y, text, kind="other", w=1.6, h=0.42, size=None):
+    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02",
+                                fc=COLORS[kind], ec="#444444", lw=0.8))
+    ax.text(x, y, text, ha="center", va="center", fontsize=size)
+
+
+def arrow(ax, start, end, **kw):
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=9, lw=0.8,
+                                 color="#444444", **kw))
+
+
+def main_path(ax, x, y0, dy=0.62):
+    """conv-BN-ReLU-conv-BN upwards from y0; returns the y of the last box."""
+    layers = [("3x3 conv", "conv"), ("batch norm", "bn"), ("ReLU", "relu"),
+              ("3x3 conv", "conv"), ("batch norm", "bn")]
+    y = y0
+    for i, (text, kind) in enumerate(layers):
+        box(ax, x, y, text, kind)
+        if i:
+            arrow(ax, (x, y - dy + 0.21), (x, y - 0.21))
+        y += dy
+    return y - dy
+
+
+def block(ax, x, residual, shortcut_conv=False, title=""):
+    ax.text(x, -0.55, "x", ha="center", va="center", fontsize=11, style="italic")
+    arrow(ax, (x, -0.4), (x, 0.29))
+    top = main_path(ax, x, 0.5)
+    ax.add_patch(FancyBboxPatch((x - 0.95, 0.2), 1.9, top - 0.2 + 0.3, boxstyle="round,pad=0.02",
+                                fc="none", ec="#999999", lw=0.8, ls="--"))
+    if residual:
+        add_y = top + 0.7
+        box(ax, x, add_y, "+", "add", w=0.42)
+        arrow(ax, (x, top + 0.21), (x, add_y - 0.21))
+        side = x + 1.6
+        line = dict(color="#444444", lw=0.8)
+        ax.plot([x, side], [-0.2, -0.2], **line)
+        if shortcut_conv:
+            box(ax, side, 1.75, "1x1 conv", "conv", w=1.0)
+            ax.plot([side, side], [-0.2, 1.54], **line)
+            ax.plot([side, side], [1.96, add_y], **line)
+        else:
+            ax.plot([side, side], [-0.2, add_y], **line)
+        arrow(ax, (side, add_y), (x + 0.21, add_y))
+        ax.text(x - 1.15, 1.75, "g(x) = f(x) - x", rotation=90, ha="center", va="center", style="italic")
+        relu_y = add_y + 0.62
+        box(ax, x, relu_y, "ReLU", "relu")
+        arrow(ax, (x, add_y + 0.21), (x, relu_y - 0.21))
+    else:
+        relu_y = top + 0.7
+        box(ax, x, relu_y, "ReLU", "relu")
+        arrow(ax, (x, top + 0.21), (x, relu_y - 0.21))
+        ax.text(x - 1.15, 1.75, "f(x)", rotation=90, ha="center", va="center", style="italic")
+    arrow(ax, (x, relu_y + 0.21), (x, relu_y + 0.6))
+    ax.text(x, relu_y + 0.75, "f(x)", ha="center", va="center", fontsize=11, style="italic")
+    ax.text(x, relu_y + 1.15, title, ha="center", va="center", weight="bold")
+
+
+def two_blocks(path, left, right):
+    fig, ax = plt.subplots(figsize=(6.4, 5.2))
+    block(ax, 1.5, **left)
+    block(ax, 5.4, **right)
+    ax.set_xlim(-0.2, 7.6), ax.set_ylim(-0.9, 5.6), ax.set_aspect("equal"), ax.axis("off")
+    fig.savefig(path, bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+
+
+def resnet18_layers(size=224):
+    """(label, kind, output shape text) for every box of ResNet-18, computed from STAGES."""
+    size //= 2
+    rows = [("7x7 conv, 64, stride 2", "conv", f"64 x {size} x {size}"),
+            ("batch norm", "bn", ""), ("ReLU", "relu", "")]
+    size //= 2
+    rows.append(("3x3 max pool, stride 2", "other", f"64 x {size} x {size}"))
+    for channels, blocks, first in STAGES:
+        for i in range(blocks):
+            downsample = i == 0 and not first
+            size = size // 2 if downsample else size
+            label = f"residual block, {channels}" + (", stride 2 (1x1 conv)" if downsample else "")
+            rows.append((label, "add", f"{channels} x {size} x {size}"))
+    rows += [("global average pool", "other", "512"), ("fully connected, 10", "other", "10")]
+    return rows
+
+
+def resnet18(path):
+    rows = resnet18_layers()
+    fig, ax = plt.subplots(figsize=(4.6, 0.5 * len(rows) + 1))
+    y = 0.0
+    ax.text(0, y - 0.55, "input 1 x 224 x 224", ha="center", va="center", style="italic")
+    for i, (label, kind, shape) in enumerate(rows):
+        box(ax, 0, y, label, kind, w=3.6, h=0.36, size=8)
+        if shape:
+            ax.text(2.0, y, shape, ha="left", va="center", color="#555555", fontsize=8)
+        arrow(ax, (0, y - 0.38 if i else y - 0.42), (0, y - 0.18))
+        y += 0.5
+    ax.text(0, y, "ResNet-18", ha="center", va="center", weight="bold")
+    ax.set_xlim(-2.0, 3.4), ax.set_ylim(-0.8, y + 0.3), ax.axis("off")
+    fig.savefig(path, bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    two_blocks(HERE / "residual-block.svg", dict(residual=False, title="plain block"),
+               dict(residual=True, title="residual block"))
+    two_blocks(HERE / "residual-1x1.svg", dict(residual=True, title="identity shortcut"),
+               dict(residual=True, shortcut_conv=True, title="1x1 conv shortcut"))
+    resnet18(HERE / "resnet18.svg")
+    for name in ("residual-block.svg", "residual-1x1.svg", "resnet18.svg"):
+        print("wrote", HERE / name)
