@@ -7,7 +7,8 @@ the others fails on a oneDNN symbol). So the suite runs in several processes:
     pytest tests --framework=torch    # the tests that need PyTorch, and nothing else; likewise
                                       # tensorflow, mxnet, paddle, mindspore
 
-A test that needs a framework takes the `framework` argument (or the `d2l` fixture).
+A test that needs a framework takes the `framework` argument (or the `d2l` fixture); one that
+concerns some frameworks only says so with `@pytest.mark.frameworks("torch", ...)`.
 """
 import importlib
 import importlib.util
@@ -29,9 +30,14 @@ def pytest_addoption(parser):
                      help="run only the tests for this framework (each needs a process of its own)")
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "frameworks(*names): run the test only for these frameworks")
+
+
 def pytest_generate_tests(metafunc):
     if "framework" in metafunc.fixturenames:
-        metafunc.parametrize("framework", FRAMEWORKS)
+        only = metafunc.definition.get_closest_marker("frameworks")
+        metafunc.parametrize("framework", only.args if only else FRAMEWORKS)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -8,7 +8,7 @@ import os
 from .common.checks import gpu_index, instance_of, training_args
 from .common.data import load_data_fashion_mnist as _load
 from .common.frameworks import require
-from .common.layout import nchw_shape as _nchw_shape
+from .common.layout import nchw_shape_for
 from .common.public import Accumulator, Animator, Timer, classroom_preset  # noqa: F401
 from .common.training import fit
 
@@ -18,6 +18,7 @@ from mindspore import nn  # noqa: E402
 from mindspore.common.initializer import XavierUniform, initializer  # noqa: E402
 
 FRAMEWORK = "mindspore"
+nchw_shape = nchw_shape_for(FRAMEWORK)
 
 
 def _to_batch(X, y):
@@ -33,11 +34,6 @@ def try_gpu(i=0):
     """Return 'GPU' if this MindSpore build can use GPU i, otherwise 'CPU' (a device target)."""
     gpu_index(i, 0)
     return "GPU" if ms.get_context("device_target") == "GPU" else "CPU"
-
-
-def nchw_shape(shape):
-    """State a 4-D shape of this framework's layout in NCHW terms."""
-    return _nchw_shape(shape, FRAMEWORK)
 
 
 def _check_net(net):
@@ -57,9 +53,9 @@ def evaluate_accuracy_gpu(net, data_iter, device=None):
     net.set_train(False)
     correct = total = 0
     for X, y in data_iter:
-        correct += int((net(X).argmax(axis=1).astype(y.dtype) == y).sum())
+        correct += (net(X).argmax(axis=1).astype(y.dtype) == y).sum()  # read back once, at the end
         total += y.shape[0]
-    return correct / total
+    return int(correct) / total
 
 
 def _make_trainer(net, lr, device):

@@ -15,7 +15,7 @@ for _name, _type in (("bool", bool), ("int", int), ("float", float), ("complex",
 from .common.checks import gpu_index, instance_of, training_args  # noqa: E402
 from .common.data import load_data_fashion_mnist as _load  # noqa: E402
 from .common.frameworks import require  # noqa: E402
-from .common.layout import nchw_shape as _nchw_shape  # noqa: E402
+from .common.layout import nchw_shape_for  # noqa: E402
 from .common.public import Accumulator, Animator, Timer, classroom_preset  # noqa: F401,E402
 from .common.training import fit  # noqa: E402
 
@@ -24,6 +24,7 @@ from mxnet import autograd, gluon, init, np, npx  # noqa: E402
 
 npx.set_np()
 FRAMEWORK = "mxnet"
+nchw_shape = nchw_shape_for(FRAMEWORK)
 
 
 def _to_batch(X, y):
@@ -40,11 +41,6 @@ def try_gpu(i=0):
     count = mx.context.num_gpus()
     i = gpu_index(i, count)
     return mx.gpu(i) if count > i else mx.cpu()
-
-
-def nchw_shape(shape):
-    """State a 4-D shape of this framework's layout in NCHW terms."""
-    return _nchw_shape(shape, FRAMEWORK)
 
 
 def _check_net(net):

@@ -9,7 +9,7 @@ import warnings
 from .common.checks import gpu_index, instance_of, training_args
 from .common.data import load_data_fashion_mnist as _load
 from .common.frameworks import require
-from .common.layout import nchw_shape as _nchw_shape
+from .common.layout import nchw_shape_for
 from .common.public import Accumulator, Animator, Timer, classroom_preset  # noqa: F401
 from .common.training import fit
 
@@ -27,6 +27,7 @@ from paddle import nn  # noqa: E402
 warnings.filterwarnings("ignore", message="When training, we now always track global mean and variance")
 
 FRAMEWORK = "paddle"
+nchw_shape = nchw_shape_for(FRAMEWORK)
 
 
 def _to_batch(X, y):
@@ -43,11 +44,6 @@ def try_gpu(i=0):
     count = paddle.device.cuda.device_count()
     i = gpu_index(i, count)
     return paddle.CUDAPlace(i) if count > i else paddle.CPUPlace()
-
-
-def nchw_shape(shape):
-    """State a 4-D shape of this framework's layout in NCHW terms."""
-    return _nchw_shape(shape, FRAMEWORK)
 
 
 def _check_net(net):
@@ -71,9 +67,9 @@ def evaluate_accuracy_gpu(net, data_iter, device=None):
     correct = total = 0
     with paddle.no_grad():
         for X, y in data_iter:
-            correct += int((net(X).argmax(axis=1) == y).astype("int64").sum())
+            correct += (net(X).argmax(axis=1) == y).astype("int64").sum()  # read back once, at the end
             total += y.shape[0]
-    return correct / total
+    return int(correct) / total
 
 
 def _make_trainer(net, lr, device):

@@ -7,11 +7,12 @@ __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_acc
            "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu"]
 
 import os
+import weakref
 
 from .common.checks import gpu_index, instance_of, training_args
 from .common.data import load_data_fashion_mnist as _load
 from .common.frameworks import require
-from .common.layout import nchw_shape as _nchw_shape
+from .common.layout import nchw_shape_for
 from .common.public import Accumulator, Animator, Timer, classroom_preset  # noqa: F401
 from .common.training import fit
 
@@ -21,6 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 tf = require("tensorflow", "TensorFlow", quiet=True)
 
 FRAMEWORK = "tensorflow"
+nchw_shape = nchw_shape_for(FRAMEWORK)
 
 
 def _to_batch(X, y):
@@ -39,11 +41,6 @@ def try_gpu(i=0):
     return tf.device(f'/GPU:{i}') if count > i else tf.device('/CPU:0')
 
 
-def nchw_shape(shape):
-    """State a 4-D shape of this framework's layout (NHWC) in NCHW terms."""
-    return _nchw_shape(shape, FRAMEWORK)
-
-
 def _device_name(device):
     name = getattr(device, "_device_name", None)
     if not isinstance(name, str):
@@ -55,20 +52,32 @@ def _check_net(net):
     instance_of(net, tf.keras.Model, "net_fn must return a tf.keras.Model")
 
 
+def _count_correct(net):
+    """A compiled function counting net's right answers on a batch, built once per net."""
+    if net not in _COUNTERS:
+        net_ref = weakref.ref(net)  # a strong reference here would keep every evaluated net alive
+
+        @tf.function(reduce_retracing=True)
+        def count(X, y):
+            y_hat = net_ref()(X, training=False)
+            return tf.reduce_sum(tf.cast(tf.argmax(y_hat, axis=1, output_type=y.dtype) == y, tf.int32))
+        _COUNTERS[net] = count
+    return _COUNTERS[net]
+
+
+_COUNTERS = weakref.WeakKeyDictionary()
+
+
 def evaluate_accuracy_gpu(net, data_iter, device=None):
     """Compute the accuracy for a model on a dataset (inference mode, on `device` if given)."""
     _check_net(net)
-
-    @tf.function(reduce_retracing=True)
-    def correct_in(X, y):
-        return tf.reduce_sum(tf.cast(tf.argmax(net(X, training=False), axis=1, output_type=y.dtype) == y, tf.int32))
-
-    correct = total = 0
+    count = _count_correct(net)
+    correct, total = tf.constant(0), 0
     with tf.device(_device_name(device) if device is not None else None):
         for X, y in data_iter:
-            correct += int(correct_in(X, y))
+            correct += count(X, y)  # stays a tensor: read back once, after the last batch
             total += int(y.shape[0])
-    return correct / total
+    return int(correct) / total
 
 
 def _make_trainer(net_fn, lr, device):

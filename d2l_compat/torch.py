@@ -6,7 +6,7 @@ __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_acc
 from .common.checks import gpu_index, instance_of, training_args
 from .common.data import load_data_fashion_mnist as _load
 from .common.frameworks import require
-from .common.layout import nchw_shape as _nchw_shape
+from .common.layout import nchw_shape_for
 from .common.public import Accumulator, Animator, Timer, classroom_preset  # noqa: F401
 from .common.training import fit
 
@@ -14,6 +14,7 @@ torch = require("torch", "PyTorch")
 from torch import nn  # noqa: E402
 
 FRAMEWORK = "torch"
+nchw_shape = nchw_shape_for(FRAMEWORK)
 _FAST = {"on": False}
 
 
@@ -67,11 +68,6 @@ def try_gpu(i=0):
     count = torch.cuda.device_count()
     i = gpu_index(i, count)
     return torch.device(f'cuda:{i}') if count > i else torch.device('cpu')
-
-
-def nchw_shape(shape):
-    """State a 4-D shape of this framework's layout in NCHW terms."""
-    return _nchw_shape(shape, FRAMEWORK)
 
 
 def _check_net(net):

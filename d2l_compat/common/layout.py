@@ -22,3 +22,12 @@ def nchw_shape(shape, framework):
         n, h, w, c = shape
         return (n, c, h, w)
     return shape
+
+
+def nchw_shape_for(framework):
+    """The public `nchw_shape(shape)` of one framework module."""
+    def nchw_shape_(shape):
+        """State a 4-D shape of this framework's layout in NCHW terms."""
+        return nchw_shape(shape, framework)
+    nchw_shape_.__name__ = nchw_shape_.__qualname__ = "nchw_shape"
+    return nchw_shape_
