@@ -9,6 +9,7 @@ from .common.checks import gpu_index, instance_of, training_args
 from .common.data import load_data_fashion_mnist as _load
 from .common.frameworks import require
 from .common.layout import nchw_shape_for
+from .common.metrics import accuracy
 from .common.public import Accumulator, Animator, Timer, classroom_preset  # noqa: F401
 from .common.training import fit
 
@@ -51,11 +52,7 @@ def evaluate_accuracy_gpu(net, data_iter, device=None):
     """Compute the accuracy for a model on a dataset."""
     _check_net(net)
     net.set_train(False)
-    correct = total = 0
-    for X, y in data_iter:
-        correct += (net(X).argmax(axis=1).astype(y.dtype) == y).sum()  # read back once, at the end
-        total += y.shape[0]
-    return int(correct) / total
+    return accuracy(data_iter, lambda X, y: (net(X).argmax(axis=1).astype(y.dtype) == y).sum())
 
 
 def _make_trainer(net, lr, device):

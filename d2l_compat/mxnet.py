@@ -16,6 +16,7 @@ from .common.checks import gpu_index, instance_of, training_args  # noqa: E402
 from .common.data import load_data_fashion_mnist as _load  # noqa: E402
 from .common.frameworks import require  # noqa: E402
 from .common.layout import nchw_shape_for  # noqa: E402
+from .common.metrics import accuracy  # noqa: E402
 from .common.public import Accumulator, Animator, Timer, classroom_preset  # noqa: F401,E402
 from .common.training import fit  # noqa: E402
 
@@ -57,12 +58,12 @@ def evaluate_accuracy_gpu(net, data_iter, device=None):
     _check_net(net)
     if device is None:
         device = list(net.collect_params().values())[0].list_ctx()[0]
-    correct = total = 0
-    for X, y in data_iter:
+
+    def count_correct(X, y):
         X, y = X.as_in_ctx(device), y.as_in_ctx(device)
-        correct += (net(X).argmax(axis=1).astype(y.dtype) == y).sum()
-        total += y.size
-    return float(correct) / total
+        return (net(X).argmax(axis=1).astype(y.dtype) == y).sum()
+
+    return accuracy(data_iter, count_correct)
 
 
 def _make_trainer(net, lr, device):

@@ -13,6 +13,7 @@ from .common.checks import gpu_index, instance_of, training_args
 from .common.data import load_data_fashion_mnist as _load
 from .common.frameworks import require
 from .common.layout import nchw_shape_for
+from .common.metrics import accuracy
 from .common.public import Accumulator, Animator, Timer, classroom_preset  # noqa: F401
 from .common.training import fit
 
@@ -52,6 +53,9 @@ def _check_net(net):
     instance_of(net, tf.keras.Model, "net_fn must return a tf.keras.Model")
 
 
+_COUNTERS = weakref.WeakKeyDictionary()  # net -> its compiled counting function
+
+
 def _count_correct(net):
     """A compiled function counting net's right answers on a batch, built once per net."""
     if net not in _COUNTERS:
@@ -65,19 +69,11 @@ def _count_correct(net):
     return _COUNTERS[net]
 
 
-_COUNTERS = weakref.WeakKeyDictionary()
-
-
 def evaluate_accuracy_gpu(net, data_iter, device=None):
     """Compute the accuracy for a model on a dataset (inference mode, on `device` if given)."""
     _check_net(net)
-    count = _count_correct(net)
-    correct, total = tf.constant(0), 0
     with tf.device(_device_name(device) if device is not None else None):
-        for X, y in data_iter:
-            correct += count(X, y)  # stays a tensor: read back once, after the last batch
-            total += int(y.shape[0])
-    return int(correct) / total
+        return accuracy(data_iter, _count_correct(net))
 
 
 def _make_trainer(net_fn, lr, device):

@@ -7,6 +7,7 @@ from .common.checks import gpu_index, instance_of, training_args
 from .common.data import load_data_fashion_mnist as _load
 from .common.frameworks import require
 from .common.layout import nchw_shape_for
+from .common.metrics import accuracy
 from .common.public import Accumulator, Animator, Timer, classroom_preset  # noqa: F401
 from .common.training import fit
 
@@ -89,13 +90,13 @@ def evaluate_accuracy_gpu(net, data_iter, device=None):
     net.eval()
     if device is None:
         device = next(iter(net.parameters())).device
-    correct = total = 0
+
+    def count_correct(X, y):
+        X, y = X.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        return (net(X).argmax(dim=1) == y).sum()
+
     with torch.no_grad(), torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=_FAST["on"]):
-        for X, y in data_iter:
-            X, y = X.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            correct += (net(X).argmax(dim=1) == y).sum()
-            total += y.numel()
-    return float(correct) / total
+        return accuracy(data_iter, count_correct)
 
 
 def _make_trainer(net, lr, device):

@@ -1,4 +1,4 @@
-"""Timer and Accumulator, as in the book."""
+"""Timer and Accumulator, as in the book, and the accuracy loop every framework evaluates with."""
 import time
 
 import numpy as np
@@ -49,3 +49,16 @@ class Accumulator:
 
     def __getitem__(self, idx):
         return self.data[idx]
+
+
+def accuracy(data_iter, count_correct):
+    """Share of right answers over `data_iter`, given `count_correct(X, y)` for one batch.
+
+    The counts are added up as framework tensors, wherever they live, and read back once at the
+    end, so a GPU is not made to wait after every batch.
+    """
+    correct = total = 0
+    for X, y in data_iter:
+        correct += count_correct(X, y)
+        total += int(y.shape[0])
+    return float(correct) / total
