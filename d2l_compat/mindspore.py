@@ -1,7 +1,8 @@
 """d2l's helpers for the MindSpore ResNet chapter: `from d2l_compat import mindspore as d2l`."""
 
 __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_accuracy_gpu",
-           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu"]
+           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu",
+           "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table"]
 
 import os
 
@@ -10,7 +11,8 @@ from .common.data import load_data_fashion_mnist as _load
 from .common.frameworks import require
 from .common.layout import nchw_shape_for
 from .common.metrics import accuracy
-from .common.public import Accumulator, Animator, Timer, classroom_preset  # noqa: F401
+from .common.public import (Accumulator, Animator, RESNET_VARIANTS, Timer,  # noqa: F401
+                            classroom_preset, resnet_multiply_adds, resnet_parameters, resnet_table)
 from .common.training import fit
 
 os.environ.setdefault("GLOG_v", "3")  # MindSpore's warning lines: noise in a classroom

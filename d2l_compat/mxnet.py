@@ -1,7 +1,8 @@
 """d2l's helpers for the MXNet (Gluon, NumPy interface) ResNet chapter: `from d2l_compat import mxnet as d2l`."""
 
 __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_accuracy_gpu",
-           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu"]
+           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu",
+           "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table"]
 
 import numpy as _onp
 
@@ -17,7 +18,8 @@ from .common.data import load_data_fashion_mnist as _load  # noqa: E402
 from .common.frameworks import require  # noqa: E402
 from .common.layout import nchw_shape_for  # noqa: E402
 from .common.metrics import accuracy  # noqa: E402
-from .common.public import Accumulator, Animator, Timer, classroom_preset  # noqa: F401,E402
+from .common.public import (Accumulator, Animator, RESNET_VARIANTS, Timer,  # noqa: F401,E402
+                            classroom_preset, resnet_multiply_adds, resnet_parameters, resnet_table)
 from .common.training import fit  # noqa: E402
 
 mx = require("mxnet", "MXNet")

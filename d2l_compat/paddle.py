@@ -1,7 +1,8 @@
 """d2l's helpers for the PaddlePaddle ResNet chapter: `from d2l_compat import paddle as d2l`."""
 
 __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_accuracy_gpu",
-           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu"]
+           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu",
+           "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table"]
 
 import os
 import warnings
@@ -11,7 +12,8 @@ from .common.data import load_data_fashion_mnist as _load
 from .common.frameworks import require
 from .common.layout import nchw_shape_for
 from .common.metrics import accuracy
-from .common.public import Accumulator, Animator, Timer, classroom_preset  # noqa: F401
+from .common.public import (Accumulator, Animator, RESNET_VARIANTS, Timer,  # noqa: F401
+                            classroom_preset, resnet_multiply_adds, resnet_parameters, resnet_table)
 from .common.training import fit
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # Paddle's C++ info lines: noise in a classroom

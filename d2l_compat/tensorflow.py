@@ -4,7 +4,8 @@ Batches are NHWC (channels last), the layout Keras convolutions expect.
 """
 
 __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_accuracy_gpu",
-           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu"]
+           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu",
+           "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table"]
 
 import os
 import weakref
@@ -14,7 +15,8 @@ from .common.data import load_data_fashion_mnist as _load
 from .common.frameworks import require
 from .common.layout import nchw_shape_for
 from .common.metrics import accuracy
-from .common.public import Accumulator, Animator, Timer, classroom_preset  # noqa: F401
+from .common.public import (Accumulator, Animator, RESNET_VARIANTS, Timer,  # noqa: F401
+                            classroom_preset, resnet_multiply_adds, resnet_parameters, resnet_table)
 from .common.training import fit
 
 # TensorFlow's C++ start-up lines go to the terminal, not to Jupyter; silence them so that a

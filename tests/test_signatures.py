@@ -43,6 +43,8 @@ def definitions(path):
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
             found[node.name] = node
+        elif isinstance(node, ast.Assign):  # re-exported data, such as RESNET_VARIANTS
+            found.update({t.id: node for t in node.targets if isinstance(t, ast.Name)})
         elif isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
             source = path.parent.joinpath(*node.module.split(".")).with_suffix(".py")
             if not source.is_file():
