@@ -1,15 +1,17 @@
 """Draw the notebooks' figures from the architecture itself: `make img` (or python img/draw_figures.py).
 
-Writes residual-block.svg, residual-1x1.svg and resnet18.svg beside this file. Labels are ASCII so
-that no CJK font is needed; the notebooks explain the figures in Chinese.
+Writes function-classes.svg, residual-block.svg, residual-1x1.svg and resnet18.svg beside this file.
+Labels are ASCII or matplotlib's mathtext, so no CJK font is needed; the notebooks explain the
+figures in Chinese.
 """
+import math
 import pathlib
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
+from matplotlib.patches import Ellipse, FancyArrowPatch, FancyBboxPatch  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 plt.rcParams.update({"svg.hashsalt": "five-resnets", "font.size": 9})
@@ -44,11 +46,16 @@ def main_path(ax, x, y0, dy=0.62):
 
 
 def block(ax, x, residual, shortcut_conv=False, title=""):
+    """One block drawn upwards from its input x. As in the book, f(x) is the value that enters the
+    final ReLU: the dashed part learns f(x) itself (plain) or g(x) = f(x) - x (residual)."""
     ax.text(x, -0.55, "x", ha="center", va="center", fontsize=11, style="italic")
     arrow(ax, (x, -0.4), (x, 0.29))
     top = main_path(ax, x, 0.5)
     ax.add_patch(FancyBboxPatch((x - 0.95, 0.2), 1.9, top - 0.2 + 0.3, boxstyle="round,pad=0.02",
                                 fc="none", ec="#999999", lw=0.8, ls="--"))
+    learns = "g(x) = f(x) - conv1x1(x)" if shortcut_conv else "g(x) = f(x) - x" if residual else "f(x)"
+    ax.text(x - 1.15, 1.75, learns, rotation=90, ha="center", va="center", style="italic")
+    below_relu = top + 0.21
     if residual:
         add_y = top + 0.7
         box(ax, x, add_y, "+", "add", w=0.42)
@@ -63,17 +70,14 @@ def block(ax, x, residual, shortcut_conv=False, title=""):
         else:
             ax.plot([side, side], [-0.2, add_y], **line)
         arrow(ax, (side, add_y), (x + 0.21, add_y))
-        ax.text(x - 1.15, 1.75, "g(x) = f(x) - x", rotation=90, ha="center", va="center", style="italic")
-        relu_y = add_y + 0.62
-        box(ax, x, relu_y, "ReLU", "relu")
-        arrow(ax, (x, add_y + 0.21), (x, relu_y - 0.21))
-    else:
-        relu_y = top + 0.7
-        box(ax, x, relu_y, "ReLU", "relu")
-        arrow(ax, (x, top + 0.21), (x, relu_y - 0.21))
-        ax.text(x - 1.15, 1.75, "f(x)", rotation=90, ha="center", va="center", style="italic")
+        below_relu = add_y + 0.21
+    relu_y = top + 1.61  # the same height in both kinds of block
+    box(ax, x, relu_y, "ReLU", "relu")
+    arrow(ax, (x, below_relu), (x, relu_y - 0.21))
+    ax.text(x + 0.12, (below_relu + relu_y - 0.21) / 2, "f(x)", ha="left", va="center", fontsize=11,
+            style="italic")
     arrow(ax, (x, relu_y + 0.21), (x, relu_y + 0.6))
-    ax.text(x, relu_y + 0.75, "f(x)", ha="center", va="center", fontsize=11, style="italic")
+    ax.text(x, relu_y + 0.75, "ReLU(f(x))", ha="center", va="center", fontsize=10, style="italic")
     ax.text(x, relu_y + 1.15, title, ha="center", va="center", weight="bold")
 
 
@@ -81,7 +85,51 @@ def two_blocks(path, left, right):
     fig, ax = plt.subplots(figsize=(6.4, 5.2))
     block(ax, 1.5, **left)
     block(ax, 5.4, **right)
-    ax.set_xlim(-0.2, 7.6), ax.set_ylim(-0.9, 5.6), ax.set_aspect("equal"), ax.axis("off")
+    ax.set_xlim(-0.2, 7.6), ax.set_ylim(-0.9, 6.1), ax.set_aspect("equal"), ax.axis("off")
+    fig.savefig(path, bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+
+
+# Function classes F1 ... F6 as axis-aligned ellipses (centre x, centre y, width, height) and the
+# function f* we want. Non-nested: a larger class may lie farther from f*. Nested: each contains
+# the last (same left end region, growing to the right), so the closest function can only improve.
+F_STAR = (4.35, 2.35)
+NON_NESTED = [(0.9, 0.9, 0.9, 0.6), (1.9, 1.5, 1.2, 0.8), (3.2, 2.1, 1.5, 1.0),
+              (2.4, 0.5, 2.0, 1.0), (0.9, 2.4, 1.6, 1.3), (2.0, 3.4, 2.8, 1.2)]
+NESTED = [(0.3 - 0.05 * i + (0.9 + 0.6 * i) / 2, 1.6, 0.9 + 0.6 * i, 0.6 + 0.45 * i) for i in range(6)]
+
+
+def inside(ellipse, point):
+    """Whether a point lies in (or on) an axis-aligned ellipse."""
+    cx, cy, w, h = ellipse
+    return ((point[0] - cx) / (w / 2)) ** 2 + ((point[1] - cy) / (h / 2)) ** 2 <= 1 + 1e-9
+
+
+def boundary(ellipse, n=360):
+    cx, cy, w, h = ellipse
+    return [(cx + w / 2 * math.cos(2 * math.pi * k / n), cy + h / 2 * math.sin(2 * math.pi * k / n))
+            for k in range(n)]
+
+
+def distance_to_f_star(ellipse):
+    """How far the class's best function lies from f* (0 when f* is in the class)."""
+    if inside(ellipse, F_STAR):
+        return 0.0
+    return min(math.dist(F_STAR, p) for p in boundary(ellipse))
+
+
+def function_classes(path):
+    fig, axes = plt.subplots(1, 2, figsize=(7.6, 3.2))
+    for ax, classes, title in ((axes[0], NON_NESTED, "non-nested function classes"),
+                               (axes[1], NESTED, "nested function classes")):
+        for i, (cx, cy, w, h) in enumerate(classes, start=1):
+            ax.add_patch(Ellipse((cx, cy), w, h, fc=(0.27, 0.51, 0.71, 0.06), ec="#4a6fa5", lw=0.9))
+            ax.text(cx + w / 2 - 0.08, cy + (0.0 if classes is NESTED else h / 2 - 0.1),
+                    rf"$\mathcal{{F}}_{i}$", ha="right", va="center", fontsize=9)
+        ax.plot(*F_STAR, marker="*", ms=12, color="#c0392b")
+        ax.text(F_STAR[0] + 0.15, F_STAR[1], r"$f^*$", ha="left", va="center", fontsize=12)
+        ax.set_title(title, fontsize=10, weight="bold")
+        ax.set_xlim(-0.1, 5.0), ax.set_ylim(-0.1, 4.1), ax.set_aspect("equal"), ax.axis("off")
     fig.savefig(path, bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
 
@@ -120,11 +168,16 @@ def resnet18(path):
     plt.close(fig)
 
 
+FIGURES = {
+    "function-classes.svg": function_classes,
+    "residual-block.svg": lambda path: two_blocks(path, dict(residual=False, title="plain block"),
+                                                  dict(residual=True, title="residual block")),
+    "residual-1x1.svg": lambda path: two_blocks(path, dict(residual=True, title="identity shortcut"),
+                                                dict(residual=True, shortcut_conv=True, title="1x1 conv shortcut")),
+    "resnet18.svg": resnet18,
+}
+
 if __name__ == "__main__":
-    two_blocks(HERE / "residual-block.svg", dict(residual=False, title="plain block"),
-               dict(residual=True, title="residual block"))
-    two_blocks(HERE / "residual-1x1.svg", dict(residual=True, title="identity shortcut"),
-               dict(residual=True, shortcut_conv=True, title="1x1 conv shortcut"))
-    resnet18(HERE / "resnet18.svg")
-    for name in ("residual-block.svg", "residual-1x1.svg", "resnet18.svg"):
-        print("wrote", HERE / name)
+    for name, draw in FIGURES.items():
+        draw(HERE / name)
+        print("wrote", f"img/{name}")

@@ -1,6 +1,10 @@
-"""The figures are drawn from the architecture: their shapes are the documents' shape walk."""
+"""The figures are drawn from the architecture and say what the prose says."""
 import importlib.util
+import itertools
 import pathlib
+
+import matplotlib.pyplot as plt
+import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("draw_figures", ROOT / "img" / "draw_figures.py")
@@ -18,11 +22,58 @@ def test_resnet18_figure_follows_the_shape_walk():
     assert convs == 18  # the 18 of ResNet-18: conv layers plus the dense layer
 
 
+def drawn_block(**kw):
+    """The labels of one drawn block: {text: [(y, rotation), ...]}."""
+    fig, ax = plt.subplots()
+    draw_figures.block(ax, 0, **kw)
+    labels = {}
+    for t in ax.texts:
+        labels.setdefault(t.get_text(), []).append((t.get_position()[1], t.get_rotation()))
+    plt.close(fig)
+    return labels
+
+
+@pytest.mark.parametrize("kw", [dict(residual=False), dict(residual=True),
+                                dict(residual=True, shortcut_conv=True)])
+def test_f_of_x_is_the_input_of_the_final_relu(kw):
+    labels = drawn_block(**kw)
+    final_relu = max(y for y, _ in labels["ReLU"])
+    below = labels["+"][0][0] if kw["residual"] else max(y for y, _ in labels["batch norm"])
+    f_x = [y for y, rotation in labels["f(x)"] if rotation == 0]
+    assert len(f_x) == 1 and below < f_x[0] < final_relu
+    assert [y > final_relu for y, _ in labels["ReLU(f(x))"]] == [True]
+
+
+def test_the_dashed_part_learns_f_or_the_residual():
+    assert sorted(r for _, r in drawn_block(residual=False)["f(x)"]) == [0, 90]  # the dashed box learns f(x)
+    assert "g(x) = f(x) - x" in drawn_block(residual=True)
+    assert "g(x) = f(x) - conv1x1(x)" in drawn_block(residual=True, shortcut_conv=True)
+
+
+def contains(outer, inner):
+    return all(draw_figures.inside(outer, p) for p in draw_figures.boundary(inner))
+
+
+def test_nested_classes_are_nested_and_approach_f_star():
+    classes = draw_figures.NESTED
+    assert len(classes) == 6
+    assert all(contains(big, small) for small, big in zip(classes, classes[1:]))
+    distances = [draw_figures.distance_to_f_star(c) for c in classes]
+    assert all(a > b for a, b in zip(distances, distances[1:])), distances
+    assert distances[-1] > 0, "f* stays outside: a bigger class gets closer, it need not reach f*"
+
+
+def test_non_nested_classes_can_move_away_from_f_star():
+    classes = draw_figures.NON_NESTED
+    assert len(classes) == 6
+    assert not any(contains(big, small) for small, big in itertools.combinations(classes, 2))
+    distances = [draw_figures.distance_to_f_star(c) for c in classes]
+    assert distances[-1] > min(distances), "the largest class is not the closest to f*"
+
+
 def test_figures_are_written(tmp_path):
-    draw_figures.resnet18(tmp_path / "r.svg")
-    draw_figures.two_blocks(tmp_path / "b.svg", dict(residual=False), dict(residual=True, shortcut_conv=True))
-    for name in ("r.svg", "b.svg"):
+    for name, draw in draw_figures.FIGURES.items():
+        draw(tmp_path / name)
         text = (tmp_path / name).read_text()
         assert text.startswith("<?xml") and "<svg" in text
-    for name in ("residual-block.svg", "residual-1x1.svg", "resnet18.svg"):
         assert (ROOT / "img" / name).is_file(), f"run `make img`: img/{name} is missing"
