@@ -9,7 +9,7 @@ KERNEL := five-resnets
 # GPU users: `make setup TORCH_CUDA=cu128` swaps in PyTorch's CUDA 12.8 build (see README).
 TORCH_CUDA ?=
 
-.PHONY: help setup data test lab img bench bench-classroom lock clean clean-data
+.PHONY: help setup data test lab img bench bench-classroom bench-gpu lock clean clean-data
 
 help:
 	@echo "make setup   create .venv (Python 3.11, all five frameworks, pinned), register the Jupyter kernel, get the data"
@@ -19,6 +19,7 @@ help:
 	@echo "make img     redraw the figures in img/"
 	@echo "make bench   measure training and data-pipeline throughput into bench/results/ (about 8 minutes on 2 cores)"
 	@echo "make bench-classroom   time the classroom preset in every framework (about half an hour on 2 cores)"
+	@echo "make bench-gpu   on an NVIDIA GPU: the documents' full recipe per framework, then PyTorch's fast mode, into GPU_OUT (exits 3 without a GPU)"
 	@echo "make clean   remove .venv and caches (keeps the data; 'make clean-data' removes downloaded data)"
 
 setup: $(VENV)/.installed data
@@ -68,6 +69,11 @@ bench: $(VENV)/.installed
 
 bench-classroom: $(VENV)/.installed
 	$(PY) bench/classroom.py
+
+# No .venv needed: a bare GPU machine's python3 with a CUDA PyTorch and NumPy is enough (README, Using a GPU).
+GPU_OUT ?= bench/results/gpu
+bench-gpu:
+	$(if $(wildcard $(PY)),$(PY),python3) bench/gpu.py --out $(GPU_OUT)
 
 lock: $(VENV)/.installed
 	$(PY) -m pip install --quiet -r requirements/base.in

@@ -6,6 +6,7 @@ __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_acc
 
 import os
 
+from .common import resident
 from .common.checks import gpu_index, instance_of, training_args
 from .common.data import load_data_fashion_mnist as _load
 from .common.frameworks import require
@@ -28,15 +29,27 @@ def _to_batch(X, y):
     return ms.Tensor(X), ms.Tensor(y)
 
 
+def _resident_data(device):
+    """train_ch6's data kept on `device`: uint8 uploaded once, batches gathered and scaled there."""
+    target = device.partition(":")[0]
+
+    def take(images, labels, index):
+        X = ms.ops.gather(images, index, 0).expand_dims(1).astype(ms.float32) * (1 / 255)
+        return X, ms.ops.gather(labels, index, 0)
+    return resident.DeviceHooks(upload=lambda a: ms.Tensor(a).move_to(target), take=take)
+
+
 def load_data_fashion_mnist(batch_size, resize=None):
     """Return (train_iter, test_iter) over Fashion-MNIST, batches NCHW, read from local files."""
     return _load(batch_size, resize, FRAMEWORK, _to_batch)
 
 
 def try_gpu(i=0):
-    """Return 'GPU' if this MindSpore build can use GPU i, otherwise 'CPU' (a device target)."""
-    gpu_index(i, 0)
-    return "GPU" if ms.get_context("device_target") == "GPU" else "CPU"
+    """Return 'GPU:i', as MindSpore names a GPU, if this build sees GPU i, otherwise 'CPU'."""
+    gpu = ms.device_context.gpu
+    count = gpu.device_count() if gpu.is_available() else 0  # device_count raises without the GPU plugin
+    i = gpu_index(i, count)
+    return f"GPU:{i}" if count > i else "CPU"
 
 
 def _check_net(net):
@@ -44,10 +57,17 @@ def _check_net(net):
 
 
 def _check_device(device):
-    if device not in ("CPU", "GPU", "Ascend"):
-        raise TypeError(f"device must be a MindSpore device target such as d2l.try_gpu() ('CPU' or 'GPU'), "
+    target, _, index = device.partition(":") if isinstance(device, str) else (None, "", "")
+    if target not in ("CPU", "GPU", "Ascend") or not (index == "" or index.isdigit()):
+        raise TypeError(f"device must be a MindSpore device such as d2l.try_gpu() ('CPU', 'GPU' or 'GPU:0'), "
                         f"got {device!r}")
     return device
+
+
+def _use(device):
+    """Make `device` ('CPU', 'GPU', 'GPU:1', ...) the one MindSpore runs on."""
+    target, _, index = device.partition(":")
+    ms.set_context(device_target=target, device_id=int(index or 0))
 
 
 def evaluate_accuracy_gpu(net, data_iter, device=None):
@@ -61,7 +81,7 @@ def _make_trainer(net, lr, device):
     """Initialise `net` on `device`; return (step, evaluate, device name) for the shared loop."""
     _check_net(net)
     device = _check_device(device or try_gpu())
-    ms.set_context(device_target=device)
+    _use(device)
     for _, cell in net.cells_and_names():
         if isinstance(cell, (nn.Dense, nn.Conv2d)):
             cell.weight.set_data(initializer(XavierUniform(), cell.weight.shape, cell.weight.dtype))
@@ -87,7 +107,10 @@ def _make_trainer(net, lr, device):
 def train(net, train_iter, test_iter, num_epochs, lr, device=None):
     """train_ch6's work; returns a TrainingSummary instead of None."""
     num_epochs, lr = training_args(num_epochs, lr)
-    return fit(*_make_trainer(net, lr, device), train_iter, test_iter, num_epochs)
+    trainer = _make_trainer(net, lr, device)
+    device = trainer[2]  # the device in use: try_gpu()'s when none was given
+    train_iter, test_iter = resident.place((train_iter, test_iter), _resident_data(device), device.startswith("GPU"))
+    return fit(*trainer, train_iter, test_iter, num_epochs)
 
 
 def train_ch6(net, train_iter, test_iter, num_epochs, lr, device=None):

@@ -13,6 +13,7 @@ for _name, _type in (("bool", bool), ("int", int), ("float", float), ("complex",
     if _name not in _onp.__dict__:
         setattr(_onp, _name, _type)
 
+from .common import resident  # noqa: E402
 from .common.checks import gpu_index, instance_of, training_args  # noqa: E402
 from .common.data import load_data_fashion_mnist as _load  # noqa: E402
 from .common.frameworks import require  # noqa: E402
@@ -32,6 +33,14 @@ nchw_shape = nchw_shape_for(FRAMEWORK)
 
 def _to_batch(X, y):
     return np.array(X, dtype=X.dtype), np.array(y, dtype=y.dtype)
+
+
+def _resident_data(device):
+    """train_ch6's data kept on `device`: uint8 uploaded once, batches gathered and scaled there."""
+    def take(images, labels, index):
+        return np.expand_dims(images[index], 1).astype("float32") * (1 / 255), labels[index]
+    return resident.DeviceHooks(upload=lambda a: np.array(a, dtype=a.dtype, ctx=device), take=take,
+                                free_bytes=lambda: mx.context.gpu_memory_info(device.device_id)[0])
 
 
 def load_data_fashion_mnist(batch_size, resize=None):
@@ -92,7 +101,9 @@ def _make_trainer(net, lr, device):
 def train(net, train_iter, test_iter, num_epochs, lr, device):
     """train_ch6's work; returns a TrainingSummary instead of None."""
     num_epochs, lr = training_args(num_epochs, lr)
-    return fit(*_make_trainer(net, lr, device), train_iter, test_iter, num_epochs)
+    trainer = _make_trainer(net, lr, device)
+    train_iter, test_iter = resident.place((train_iter, test_iter), _resident_data(device), device.device_type == "gpu")
+    return fit(*trainer, train_iter, test_iter, num_epochs)
 
 
 def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):

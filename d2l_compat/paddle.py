@@ -7,6 +7,7 @@ __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_acc
 import os
 import warnings
 
+from .common import resident
 from .common.checks import gpu_index, instance_of, training_args
 from .common.data import load_data_fashion_mnist as _load
 from .common.frameworks import require
@@ -35,6 +36,18 @@ nchw_shape = nchw_shape_for(FRAMEWORK)
 
 def _to_batch(X, y):
     return paddle.to_tensor(X), paddle.to_tensor(y.astype("int64"))
+
+
+def _resident_data(place):
+    """train_ch6's data kept on `place`: uint8 uploaded once, batches gathered and scaled there."""
+    def take(images, labels, index):
+        X = paddle.gather(images, index).astype("float32").unsqueeze(1) * (1 / 255)
+        return X, paddle.gather(labels, index).astype("int64")
+
+    def free_bytes():  # Paddle reports what it has reserved, not what the driver has free
+        i = place.get_device_id()
+        return paddle.device.cuda.get_device_properties(i).total_memory - paddle.device.cuda.memory_reserved(i)
+    return resident.DeviceHooks(upload=lambda a: paddle.to_tensor(a, place=place), take=take, free_bytes=free_bytes)
 
 
 def load_data_fashion_mnist(batch_size, resize=None):
@@ -98,7 +111,10 @@ def _make_trainer(net, lr, device):
 def train(net, train_iter, test_iter, num_epochs, lr, device):
     """train_ch6's work; returns a TrainingSummary instead of None."""
     num_epochs, lr = training_args(num_epochs, lr)
-    return fit(*_make_trainer(net, lr, device), train_iter, test_iter, num_epochs)
+    trainer = _make_trainer(net, lr, device)
+    on_gpu = isinstance(device, paddle.CUDAPlace)
+    train_iter, test_iter = resident.place((train_iter, test_iter), _resident_data(device), on_gpu)
+    return fit(*trainer, train_iter, test_iter, num_epochs)
 
 
 def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):

@@ -10,6 +10,7 @@ __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_acc
 import os
 import weakref
 
+from .common import resident
 from .common.checks import gpu_index, instance_of, training_args
 from .common.data import load_data_fashion_mnist as _load
 from .common.frameworks import require
@@ -30,6 +31,17 @@ nchw_shape = nchw_shape_for(FRAMEWORK)
 
 def _to_batch(X, y):
     return tf.convert_to_tensor(X), tf.convert_to_tensor(y)
+
+
+def _resident_data(device_name):
+    """train_ch6's data kept on `device_name`: uint8 uploaded once, batches gathered and scaled there."""
+    def upload(a):
+        with tf.device(device_name):
+            return tf.identity(a)
+
+    def take(images, labels, index):
+        return tf.cast(tf.gather(images, index)[..., None], tf.float32) * (1 / 255), tf.gather(labels, index)
+    return resident.DeviceHooks(upload=upload, take=take)
 
 
 def load_data_fashion_mnist(batch_size, resize=None):
@@ -114,6 +126,8 @@ def train(net_fn, train_iter, test_iter, num_epochs, lr, device):
     num_epochs, lr = training_args(num_epochs, lr)
     step, evaluate, device_name, net = _make_trainer(net_fn, lr, device)
     with tf.device(device_name):
+        on_gpu = tf.DeviceSpec.from_string(device_name).device_type == "GPU"
+        train_iter, test_iter = resident.place((train_iter, test_iter), _resident_data(device_name), on_gpu)
         return net, fit(step, evaluate, device_name, train_iter, test_iter, num_epochs)
 
 

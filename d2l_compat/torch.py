@@ -4,6 +4,7 @@ __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_acc
            "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu",
            "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table", "fast_mode"]
 
+from .common import resident
 from .common.checks import gpu_index, instance_of, training_args
 from .common.data import load_data_fashion_mnist as _load
 from .common.frameworks import require
@@ -28,33 +29,12 @@ def fast_mode(on=True):
     _FAST["on"] = on
 
 
-class _DeviceResident:
-    """A Batches whose images live on the GPU as uint8: one upload, then gathers on the device."""
-
-    def __init__(self, batches, device):
-        self.batches, self.device = batches, device
-        self.images = torch.from_numpy(batches.images).to(device)
-        self.labels = torch.from_numpy(batches.labels).long().to(device)
-
-    num_examples = property(lambda self: self.batches.num_examples)
-
-    def __len__(self):
-        return len(self.batches)
-
-    def __iter__(self):
-        b = self.batches
-        order = b.rng.permutation(b.num_examples) if b.shuffle else None
-        for start in range(0, b.num_examples, b.batch_size):
-            if order is None:
-                index = slice(start, start + b.batch_size)
-            else:
-                index = torch.from_numpy(order[start:start + b.batch_size]).to(self.device)
-            yield self.images[index].unsqueeze(1).float().div_(255), self.labels[index]
-
-
-def _fits_on(device, batches):
-    free, _ = torch.cuda.mem_get_info(device)
-    return batches.images.nbytes * 4 < free  # room left for the model and activations
+def _resident_data(device):
+    """train_ch6's data kept on `device`: uint8 uploaded once, batches gathered and scaled there."""
+    def take(images, labels, index):
+        return images[index].unsqueeze(1).float().mul_(1 / 255), labels[index].long()
+    return resident.DeviceHooks(upload=lambda a: torch.from_numpy(a).to(device), take=take,
+                                free_bytes=lambda: torch.cuda.mem_get_info(device)[0])
 
 
 def _to_batch(X, y):
@@ -139,8 +119,7 @@ def train(net, train_iter, test_iter, num_epochs, lr, device):
     num_epochs, lr = training_args(num_epochs, lr)
     device = _as_device(device)
     trainer = _make_trainer(net, lr, device)
-    if device.type == "cuda" and all(hasattr(it, "images") and _fits_on(device, it) for it in (train_iter, test_iter)):
-        train_iter, test_iter = _DeviceResident(train_iter, device), _DeviceResident(test_iter, device)
+    train_iter, test_iter = resident.place((train_iter, test_iter), _resident_data(device), device.type == "cuda")
     return fit(*trainer, train_iter, test_iter, num_epochs)
 
 

@@ -1,4 +1,4 @@
-"""PyTorch's GPU path, exercised on the CPU: device-resident batches and the opt-in fast mode."""
+"""PyTorch's opt-in fast mode, exercised on the CPU (the device-resident data: tests/test_resident.py)."""
 import numpy as np
 import pytest
 
@@ -6,18 +6,6 @@ from notebook_code import build_namespace
 
 
 pytestmark = pytest.mark.frameworks("torch")
-
-
-def test_device_resident_batches_equal_the_host_batches(d2l, framework):
-    import torch
-    _, test_iter = d2l.load_data_fashion_mnist(100, resize=32)
-    resident = d2l._DeviceResident(test_iter, torch.device("cpu"))
-    assert len(resident) == len(test_iter) and resident.num_examples == test_iter.num_examples
-    for (X1, y1), (X2, y2) in zip(test_iter, resident):
-        assert X1.shape == X2.shape and torch.allclose(X1, X2) and torch.equal(y1, y2)
-    train_iter, _ = d2l.load_data_fashion_mnist(100, resize=32)
-    labels = torch.cat([y for _, y in d2l._DeviceResident(train_iter, torch.device("cpu"))])
-    assert sorted(labels.tolist()) == sorted(train_iter.labels.tolist())  # a permutation
 
 
 def test_fast_mode_trains_in_bfloat16_and_channels_last(d2l, framework, capsys):

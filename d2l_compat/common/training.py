@@ -16,6 +16,8 @@ class TrainingSummary:
     seconds: float
     epochs: int
     device: str
+    epoch_seconds: tuple = ()    # training time of each epoch (evaluation not included)
+    data_on_device: bool = False  # the data set was kept on the device (common/resident.py)
 
 
 def result_lines(summary):
@@ -50,7 +52,7 @@ def fit(step, evaluate, device_name, train_iter, test_iter, num_epochs):
         num_epochs = preset.epochs_for(framework)
     animator = Animator(xlabel='epoch', xlim=[1, num_epochs] if num_epochs > 1 else [0, 1],
                         legend=['train loss', 'train acc', 'test acc'])
-    timer, num_batches, seen = Timer(), len(train_iter), 0
+    timer, num_batches, seen, epoch_seconds = Timer(), len(train_iter), 0, []
     warn_cpu = preset is None and "cpu" in device_name.lower()
     for epoch in range(num_epochs):
         metric, pending = Accumulator(3), [0, 0, 0]
@@ -76,6 +78,7 @@ def fit(step, evaluate, device_name, train_iter, test_iter, num_epochs):
                     animator.add(epoch + (i + 1) / num_batches, (train_l, train_acc, None))
                 timer.start()
         timer.stop()
+        epoch_seconds.append(timer.sum() - sum(epoch_seconds))
         seen += metric[2]
         test_acc = evaluate(test_iter)
         animator.add(epoch + 1, (None, None, test_acc))
@@ -83,7 +86,8 @@ def fit(step, evaluate, device_name, train_iter, test_iter, num_epochs):
             print(f"epoch {epoch + 1}/{num_epochs}: loss {train_l:.3f}, train acc {train_acc:.3f}, "
                   f"test acc {test_acc:.3f}", flush=True)
     summary = TrainingSummary(train_l, train_acc, test_acc, seen / timer.sum(), timer.sum(),
-                              num_epochs, device_name)
+                              num_epochs, device_name, tuple(epoch_seconds),
+                              getattr(train_iter, "on_device", False))
     for line in result_lines(summary):
         print(line)
     return summary
