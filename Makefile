@@ -9,20 +9,22 @@ KERNEL := five-resnets
 # GPU users: `make setup TORCH_CUDA=cu128` swaps in PyTorch's CUDA 12.8 build (see README).
 TORCH_CUDA ?=
 
-.PHONY: help setup data test lab img bench bench-classroom bench-gpu lock clean clean-data
+.PHONY: help setup data browser test lab doctor img bench bench-classroom bench-gpu lock clean clean-data
 
 help:
 	@echo "make setup   create .venv (Python 3.11, all five frameworks, pinned), register the Jupyter kernel, get the data"
 	@echo "make test    unit tests, then nbval over the five notebooks (smoke preset), then each framework's tests"
 	@echo "make lab     open JupyterLab on notebooks/ with the project kernel"
+	@echo "make doctor  check this computer before the lesson: frameworks, GPU, data, kernel, disk, memory"
+	@echo "make browser install Chromium and CJK fonts with apt-get, for the browser test of the notebooks"
 	@echo "make data    install or download Fashion-MNIST and verify it"
-	@echo "make img     redraw the figures in img/"
+	@echo "make img     redraw the figures in img/ and embed them into the notebooks"
 	@echo "make bench   measure training and data-pipeline throughput into bench/results/ (about 8 minutes on 2 cores)"
 	@echo "make bench-classroom   time the classroom preset in every framework (about half an hour on 2 cores)"
 	@echo "make bench-gpu   on an NVIDIA GPU: the documents' full recipe per framework, then PyTorch's fast mode, into GPU_OUT (exits 3 without a GPU)"
 	@echo "make clean   remove .venv and caches (keeps the data; 'make clean-data' removes downloaded data)"
 
-setup: $(VENV)/.installed data
+setup: $(VENV)/.installed data browser
 
 $(VENV)/.installed: $(LOCK) pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "make setup needs Python 3.11 as '$(PYTHON)'. Install it, or run: make setup PYTHON=/path/to/python3.11"; exit 1; }
@@ -47,6 +49,17 @@ data: $(VENV)/.installed
 	$(PY) -m d2l_compat.common.fashion_mnist check 2>/dev/null || $(PY) -m d2l_compat.common.fashion_mnist download
 	@$(PY) -m d2l_compat.common.fashion_mnist check
 
+# Chromium and CJK fonts for tests/test_browser.py (skipped without them, except in CI as root).
+browser:
+	@if command -v chromium >/dev/null && fc-list :lang=zh 2>/dev/null | grep -q .; then exit 0; fi; \
+	if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get install -y -q chromium fonts-noto-cjk || { apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk; } || true; \
+	elif command -v apt-get >/dev/null && command -v sudo >/dev/null; then \
+		sudo apt-get install -y -q chromium fonts-noto-cjk || true; \
+	fi; \
+	command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+		echo "make browser: Chromium could not be installed (needs apt-get as root or with sudo); the browser test will be skipped"
+
 test: $(VENV)/.installed
 	@status=0; \
 	echo "== framework-neutral tests and nbval over notebooks/ (each notebook in its own kernel)"; \
@@ -59,10 +72,14 @@ test: $(VENV)/.installed
 	exit $$status
 
 lab: $(VENV)/.installed
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --MappingKernelManager.default_kernel_name=$(KERNEL) $(if $(filter 0,$(shell id -u)),--allow-root,)
+	$(PY) tools/lab.py
+
+doctor: $(VENV)/.installed
+	$(PY) -m d2l_compat.doctor
 
 img: $(VENV)/.installed
 	$(PY) img/draw_figures.py
+	$(PY) tools/embed_figures.py
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py

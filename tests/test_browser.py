@@ -1,0 +1,359 @@
+"""The notebooks as a learner sees them: JupyterLab, started as `make lab` starts it, in Chromium.
+
+One JupyterLab server for the whole module, started through tools/lab.py (the command `make lab`
+runs: same root, same default kernel) with the smoke preset in its environment, on a free
+loopback port with a random token. For every notebook in notebooks/, a headless Chromium opens it,
+checks that every figure loaded and every formula was typeset, runs it through the menu
+(Run > Run All Cells), waits for the kernel to go idle, then checks what the page shows: no error
+and no stderr box (JupyterLab paints both pink), the shape cells' stored text, the training cell's
+plot and the book's two result lines. A full-page screenshot of each notebook goes to
+build/browser/ (not committed), pass or fail.
+
+Only the server's user settings differ from a learner's: autosave is off (the test must never
+write a notebook), every cell is kept rendered (no windowing, so the checks and the screenshot see
+all of them) and Jupyter's news pop-up is off. Without Chromium or Playwright the module is
+skipped with one line saying how to enable it; in CI running as root it fails instead.
+"""
+import importlib.util
+import json
+import os
+import pathlib
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+RESULTS = ROOT / "build" / "browser"
+RUN_TIMEOUT_S = 900  # one notebook, smoke preset; PaddlePaddle on 2 cores needs about a minute
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+# As root Chromium needs --no-sandbox (Playwright passes it); the rest keep it off the network,
+# which a classroom or CI machine may not reach. Playwright gives it a fresh --user-data-dir.
+CHROMIUM_FLAGS = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+SETTINGS = {
+    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+}
+STDERR_MIME = "application/vnd.jupyter.stderr"  # stderr streams and tracebacks alike
+IMAGE_LINK = re.compile(r"!\[[^\]]*\]\([^)]+\)|<img\s", re.IGNORECASE)
+RAW_FORMULA = re.compile(r"\$[^$\n]+\$")
+RESULT_LINES = (re.compile(r"loss [\d.]+, train acc [\d.]+, test acc [\d.]+"),
+                re.compile(r"[\d.,]+ examples/sec on \S+"))
+
+spec = importlib.util.spec_from_file_location("lab", ROOT / "tools" / "lab.py")
+lab = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(lab)
+
+
+def chromium_path():
+    """Chromium's executable: $CHROMIUM, or the first of CHROMIUM_NAMES on the PATH."""
+    if os.environ.get("CHROMIUM"):
+        return os.environ["CHROMIUM"]
+    return next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
+
+
+def _missing():
+    if importlib.util.find_spec("playwright") is None:
+        return "Playwright for Python is not installed"
+    if chromium_path() is None:
+        return "Chromium is not installed"
+    return None
+
+
+MISSING = _missing()
+if MISSING:
+    HOW = ("to enable it: `make browser` (apt-get install chromium fonts-noto-cjk, as root or with sudo; "
+           "or set CHROMIUM=/path/to/chromium) and `make setup` for Playwright")
+    if os.environ.get("CI") and os.geteuid() == 0:
+        pytest.fail(f"CI runs as root, so it must run the browser test, but {MISSING}; {HOW}", pytrace=False)
+    pytest.skip(f"browser test skipped: {MISSING}; {HOW}", allow_module_level=True)
+
+
+class Server:
+    """A running Jupyter server: its address, token and REST API."""
+
+    def __init__(self, process, port, token, log):
+        self.process, self.port, self.token, self.log = process, port, token, log
+
+    def url(self, path):
+        sep = "&" if "?" in path else "?"
+        return f"http://127.0.0.1:{self.port}/{path}{sep}token={self.token}"
+
+    def api(self, path, method="GET"):
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/{path}", method=method,
+                                         headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def log_tail(self, lines=30):
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def shut_down_kernels(self, path=None):
+        """Shut down the kernel of the notebook at `path` (relative to the root), or all of them."""
+        for session in self.api("sessions"):
+            if path is None or session["path"] == path:
+                self.api(f"sessions/{session['id']}", method="DELETE")
+        if path is None:
+            for kernel in self.api("kernels"):
+                self.api(f"kernels/{kernel['id']}", method="DELETE")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(command_for, tmp, cwd=None):
+    """Start `command_for(extra_options)` as a Jupyter server in a private settings folder."""
+    for name, values in SETTINGS.items():
+        path = tmp / "settings" / f"{name}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    env = dict(os.environ, D2L_COMPAT_SMOKE="1", JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"))
+    env.pop("TQDM_DISABLE", None)  # set by conftest.py for nbval; a learner's kernel has no such thing
+    port, token, log = free_port(), secrets.token_hex(16), tmp / "jupyter.log"
+    command = command_for("--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+                          "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}")
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    server = Server(process, port, token, log)
+    deadline = time.monotonic() + 120
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"JupyterLab exited with status {process.returncode}:\n{server.log_tail()}")
+        try:
+            server.api("status")
+            return server
+        except OSError:
+            if time.monotonic() > deadline:
+                stop_server(server)
+                pytest.fail(f"JupyterLab did not answer within 120 s:\n{server.log_tail()}")
+            time.sleep(0.5)
+
+
+def stop_server(server):
+    try:
+        server.shut_down_kernels()
+    except OSError:
+        pass
+    server.process.send_signal(signal.SIGTERM)
+    try:
+        server.process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.process.pid, signal.SIGKILL)  # its own session: the server and its kernels
+        server.process.wait()
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory):
+    """JupyterLab as `make lab` starts it (tools/lab.py), with the smoke preset."""
+    server = start_server(lab.lab_command, tmp_path_factory.mktemp("jupyterlab"))
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def browser(request):
+    from playwright.sync_api import sync_playwright
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter:
+        reporter.write_line(f"browser test: screenshots of the notebooks in {RESULTS.relative_to(ROOT)}/")
+
+
+# What the page shows, cell by cell (every cell is rendered: windowing is off).
+CELLS_JS = """() => {
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
+  return Array.from(panel ? panel.querySelectorAll('.jp-Cell') : []).map(cell => ({
+    prompt: (cell.querySelector('.jp-InputArea-prompt') || {innerText: ''}).innerText.trim(),
+    images: Array.from(cell.querySelectorAll('.jp-RenderedMarkdown img')).map(img => ({
+      src: (img.getAttribute('src') || '').slice(0, 60), complete: img.complete, width: img.naturalWidth})),
+    markdown: Array.from(cell.querySelectorAll('.jp-RenderedMarkdown')).map(m => m.innerText).join('\\n'),
+    mathErrors: cell.querySelectorAll('mjx-merror').length,
+    outputs: Array.from(cell.querySelectorAll('.jp-OutputArea-output')).map(out => ({
+      mime: out.getAttribute('data-mime-type') || '', text: out.innerText,
+      images: Array.from(out.querySelectorAll('img')).map(img => img.complete && img.naturalWidth > 0)})),
+  }));
+}"""
+DIALOG_JS = "() => Array.from(document.querySelectorAll('.jp-Dialog')).map(d => d.innerText.trim())"
+# Height of the notebook's content, so that a screenshot of a page that tall shows every cell.
+HEIGHT_JS = """() => {
+  const outer = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer');
+  const cells = outer.querySelectorAll('.jp-Cell');
+  const top = outer.getBoundingClientRect().top;
+  outer.scrollTop = 0;
+  return Math.ceil(top + cells[cells.length - 1].getBoundingClientRect().bottom - top + 80);
+}"""
+
+
+def wait_for(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.5)
+    return value
+
+
+def kernel_idle(server, path):
+    sessions = [s for s in server.api("sessions") if s["path"] == path]
+    return bool(sessions) and sessions[0]["kernel"]["execution_state"] == "idle"
+
+
+def figures_and_formulas(cells, stored):
+    """Problems with what the markdown cells show: broken images, formulas left as raw TeX."""
+    problems = []
+    for index, (cell, source) in enumerate(zip(cells, stored)):
+        if source["cell_type"] != "markdown":
+            continue
+        text = "".join(source["source"])
+        expected = len(IMAGE_LINK.findall(text))
+        if len(cell["images"]) != expected:
+            problems.append(f"cell {index}: {len(cell['images'])} images rendered, the markdown has {expected}")
+        for image in cell["images"]:
+            if not image["width"]:
+                problems.append(f"cell {index}: image {image['src']!r} did not load (natural width 0)")
+        for raw in RAW_FORMULA.findall(cell["markdown"]):
+            problems.append(f"cell {index}: formula not typeset: {raw}")
+        if cell["mathErrors"]:
+            problems.append(f"cell {index}: {cell['mathErrors']} formula(s) typeset as MathJax errors")
+    return problems
+
+
+def stored_text(source):
+    """The text a cell's stored outputs show (streams and plain-text results)."""
+    parts = []
+    for out in source.get("outputs", []):
+        if out["output_type"] == "stream":
+            parts.append("".join(out["text"]))
+        elif "data" in out and "text/plain" in out["data"]:
+            parts.append("".join(out["data"]["text/plain"]))
+    return parts
+
+
+def normalized(parts):
+    return "\n".join(line.rstrip() for line in "\n".join(parts).strip().splitlines())
+
+
+def outputs_after_run(cells, stored):
+    """Problems with what the code cells show after Run All Cells."""
+    problems = []
+    code = [(i, c, s) for i, (c, s) in enumerate(zip(cells, stored)) if s["cell_type"] == "code"]
+    prompts = [c["prompt"] for _, c, _ in code]
+    if prompts != [f"[{n}]:" for n in range(1, len(code) + 1)]:
+        problems.append(f"the code cells did not all run, in order, in a fresh kernel: prompts {prompts}")
+    training = next((i for i, _, s in code if "train_ch6(" in "".join(s["source"])), None)
+    for index, cell, source in code:
+        text = "".join(source["source"])
+        for out in cell["outputs"]:
+            if out["mime"] == STDERR_MIME:
+                problems.append(f"cell {index} shows an error or stderr output (pink box):\n{out['text'][:1500]}")
+        if "# NBVAL_CHECK_OUTPUT" in text:
+            want = normalized(stored_text(source))
+            got = normalized([o["text"] for o in cell["outputs"]])
+            if not want:
+                problems.append(f"shape cell {index} has no stored output (run tools/refresh_notebooks.py)")
+            elif got != want:
+                problems.append(f"shape cell {index} shows\n{got}\ninstead of its stored output\n{want}")
+        if index == training:  # the book's training cell: the first that calls train_ch6
+            shown = "\n".join(o["text"] for o in cell["outputs"])
+            if not any(ok for o in cell["outputs"] for ok in o["images"]):
+                problems.append(f"training cell {index} shows no plot")
+            for line in RESULT_LINES:
+                if not line.search(shown):
+                    problems.append(f"training cell {index} lacks the line /{line.pattern}/; it shows:\n{shown[-800:]}")
+    return problems
+
+
+def screenshot(page, path):
+    """A screenshot of the whole notebook: the window is made as tall as its content."""
+    height = min(max(page.evaluate(HEIGHT_JS), 800), 16000)
+    page.set_viewport_size({"width": 1280, "height": height})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(path), full_page=True)
+
+
+def check_notebook(server, browser, notebook, root, shot, run=True):
+    """Open `notebook` (below `root`) in JupyterLab, screenshot it to `shot`, return what is wrong."""
+    stored = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    path = notebook.relative_to(root).as_posix()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems = []
+    try:
+        # A workspace of its own (reset): no tab or kernel of an earlier notebook comes back.
+        page.goto(server.url(f"lab/workspaces/{notebook.stem}/tree/{path}?reset"))
+        wait_for(lambda: len(page.evaluate(CELLS_JS)) == len(stored), 120, f"{path} to render")
+        wait_for(lambda: kernel_idle(server, path), 120, "the kernel to start")
+        # Images decode and MathJax typesets asynchronously: give both a moment before judging.
+        settled = lambda: all(i["complete"] for c in page.evaluate(CELLS_JS) for i in c["images"]) \
+            and not figures_and_formulas(page.evaluate(CELLS_JS), stored)
+        try:
+            wait_for(settled, 20, "figures and formulas")
+        except AssertionError:
+            pass
+        problems += figures_and_formulas(page.evaluate(CELLS_JS), stored)
+        if run:
+            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+            page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+            started = lambda: any(c["prompt"] == "[*]:" for c in page.evaluate(CELLS_JS))
+            wait_for(started, 60, "Run All Cells to queue the cells")
+            done = lambda: page.evaluate(DIALOG_JS) or (not started() and kernel_idle(server, path))
+            wait_for(done, RUN_TIMEOUT_S, f"{path} to finish running")
+            time.sleep(1)  # the last display updates arrive just after the kernel reports idle
+            problems += [f"JupyterLab shows a dialog: {d[:300]}" for d in page.evaluate(DIALOG_JS)]
+            problems += outputs_after_run(page.evaluate(CELLS_JS), stored)
+    except AssertionError as err:
+        problems.append(str(err))
+    finally:
+        try:
+            screenshot(page, shot)
+        finally:
+            server.shut_down_kernels(path)
+            context.close()
+    return problems
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_in_jupyterlab(jupyterlab, browser, notebook):
+    before = notebook.read_bytes()
+    shot = RESULTS / f"{notebook.stem}.png"
+    problems = check_notebook(jupyterlab, browser, notebook, root=lab.NOTEBOOK_DIR, shot=shot)
+    assert notebook.read_bytes() == before, f"the browser test changed {notebook.name}"
+    assert not problems, f"{notebook.name} in JupyterLab (see {shot.relative_to(ROOT)}):\n" + "\n".join(problems)
+
+
+def by_hand(*extra):
+    """`jupyter lab` typed in the repository's root folder: no options but what the test needs."""
+    return [sys.executable, "-m", "jupyterlab", *(["--allow-root"] if os.geteuid() == 0 else []), *extra]
+
+
+def test_figures_show_when_jupyterlab_is_started_from_the_repository_root(tmp_path, browser):
+    server = start_server(by_hand, tmp_path, cwd=ROOT)
+    try:
+        shots = RESULTS / "from-repository-root"
+        shots.mkdir(exist_ok=True)
+        problems = [f"{notebook.name}: {problem}" for notebook in NOTEBOOKS
+                    for problem in check_notebook(server, browser, notebook, root=ROOT,
+                                                  shot=shots / f"{notebook.stem}.png", run=False)]
+    finally:
+        stop_server(server)
+    assert not problems, "\n".join(problems)
