@@ -55,23 +55,30 @@ def test_place_keeps_the_host_pipeline_off_a_gpu_or_when_it_does_not_fit():
         assert all(isinstance(p, resident.DeviceResident) and p.on_device for p in placed)
 
 
-# ---- each framework's hooks, with its CPU standing in for the GPU
+# ---- each framework's hooks, with its CPU standing in for the GPU (and on the GPU, where there is one)
+
+CPU = {"torch": lambda d2l: d2l.torch.device("cpu"), "tensorflow": lambda d2l: d2l.tf.device("/CPU:0"),
+       "mxnet": lambda d2l: d2l.mx.cpu(), "paddle": lambda d2l: d2l.paddle.CPUPlace(), "mindspore": lambda d2l: "CPU"}
 
 
-def _cpu(d2l, framework):
-    device = d2l.try_gpu()  # this machine has no GPU: the CPU device
-    return d2l._device_name(device) if framework == "tensorflow" else device
+def _device(d2l, framework, where):
+    device = CPU[framework](d2l) if where == "cpu" else d2l.try_gpu()
+    if "cpu" in str(getattr(device, "_device_name", device)).lower() and where == "gpu":
+        pytest.skip(f"{framework} sees no GPU here")
+    return device
 
 
 def _numpy(t):
     return np.asarray(t.asnumpy() if hasattr(t, "asnumpy") else t.numpy())
 
 
-def test_framework_hooks_give_the_host_pipeline_batches(d2l, framework):
+@pytest.mark.parametrize("where", ["cpu", "gpu"])
+def test_framework_hooks_give_the_host_pipeline_batches(d2l, framework, where):
     images, labels = _arrays()
     host = Batches(images, labels, 32, True, framework, d2l._to_batch, seed=9)
+    device = _device(d2l, framework, where)
     on_device = resident.DeviceResident(Batches(images, labels, 32, True, framework, None, seed=9),
-                                        d2l._resident_data(_cpu(d2l, framework)))
+                                        d2l._resident_data(d2l._device_name(device) if framework == "tensorflow" else device))
     for _ in range(2):
         for (X1, y1), (X2, y2) in zip(host, on_device, strict=True):
             assert type(X1) is type(X2) and tuple(X1.shape) == tuple(X2.shape) and str(y1.dtype) == str(y2.dtype)
@@ -108,16 +115,16 @@ def _fake_gpu(framework, monkeypatch):
 
 @pytest.mark.parametrize("on_gpu", [True, False])
 def test_train_hands_the_data_to_the_device_only_on_a_gpu(d2l, framework, monkeypatch, on_gpu):
-    device = _fake_gpu(framework, monkeypatch) if on_gpu else d2l.try_gpu()
+    device = _fake_gpu(framework, monkeypatch) if on_gpu else CPU[framework](d2l)
     name = d2l._device_name(device) if framework == "tensorflow" else device
     trainer = ("step", "evaluate", name) + (("net",) if framework == "tensorflow" else ())
-    monkeypatch.setattr(d2l, "_make_trainer", lambda *args: trainer)  # no real training on a fake GPU
+    monkeypatch.setattr(d2l, "_make_trainer", lambda *args, **kwargs: trainer)  # no real training on a fake GPU
     asked = {}
 
     def place(iters, hooks, gpu):
         asked.update(hooks=hooks, on_gpu=gpu)
         return iters
     monkeypatch.setattr(d2l.resident, "place", place)
-    monkeypatch.setattr(d2l, "fit", lambda *args: args)
+    monkeypatch.setattr(d2l, "fit", lambda *args, **kwargs: args)
     d2l.train(object(), "train_iter", "test_iter", 1, 0.05, device)
     assert asked["on_gpu"] is on_gpu and isinstance(asked["hooks"], resident.DeviceHooks)
