@@ -52,6 +52,21 @@ def test_without_a_gpu_it_says_so_in_one_line_and_exits_3(d2l, framework, tmp_pa
     assert not out.exists()
 
 
+@pytest.mark.frameworks("torch")
+def test_the_check_needs_no_notebook_tooling(d2l, framework):
+    """A bare GPU machine has no Jupyter, matplotlib or pandas: the check's whole import path avoids them."""
+    code = (f"import sys, contextlib, io; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]\n"
+            f"import importlib.util; spec = importlib.util.spec_from_file_location('g', {str(SCRIPT)!r})\n"
+            "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+            "import d2l_compat.torch, notebook_code\n"
+            "with contextlib.redirect_stdout(io.StringIO()): notebook_code.build_namespace('torch')\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'matplotlib', 'IPython', 'ipykernel', 'pandas', 'nbformat', 'PIL', 'mxnet', 'tensorflow'}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
 def _run_result(mode, images_per_sec, test_acc):
     return {"mode": mode, "device": "cuda:0", "data_on_device": True, "epochs": 10, "epoch_seconds": [4.0] * 10,
             "seconds_per_epoch": 4.0, "images_per_sec": images_per_sec, "images_per_sec_after_epoch_1": images_per_sec,
