@@ -4,15 +4,22 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 LOCK := requirements/lock.txt
-FRAMEWORKS := torch tensorflow mxnet paddle mindspore
+ALL_FRAMEWORKS := torch tensorflow mxnet paddle mindspore
+# `make setup FRAMEWORKS="torch paddle"` installs only those; by default what $(VENV) holds, else all five.
+FRAMEWORKS ?= $(or $(shell cat $(VENV)/.frameworks 2>/dev/null),$(ALL_FRAMEWORKS))
+CHOSEN = $(sort $(if $(filter all,$(FRAMEWORKS)),$(ALL_FRAMEWORKS),$(FRAMEWORKS)))
 KERNEL := five-resnets
-# GPU users: `make setup TORCH_CUDA=cu128` swaps in PyTorch's CUDA 12.8 build (see README).
-TORCH_CUDA ?=
 
-.PHONY: help setup data browser test lab doctor img bench bench-classroom bench-gpu lock clean clean-data
+.PHONY: help setup data browser test lab doctor img bench bench-classroom bench-exercises bench-gpu lock clean clean-data \
+	setup-gpu check-cpu-plan test-other-python test-numpy2
 
 help:
 	@echo "make setup   create .venv (Python 3.11, all five frameworks, pinned), register the Jupyter kernel, get the data"
+	@echo "             FRAMEWORKS=\"torch paddle\": only those (remembered; FRAMEWORKS=all for the five again)"
+	@echo "make setup-gpu FRAMEWORK=torch   .venv-gpu-torch with the framework's NVIDIA GPU build, or says why it cannot work here"
+	@echo "make check-cpu-plan   pip's dry-run report of what make setup installs: fails if it plans any CUDA package"
+	@echo "make test-other-python   CI's second environment: TensorFlow alone on Python 3.13 (OTHER_PYTHON, OTHER_FRAMEWORK)"
+	@echo "make test-numpy2   CI's third environment: PyTorch with NumPy 2 and no Jupyter, matplotlib or IPython"
 	@echo "make test    unit tests, then nbval over the five notebooks (smoke preset), then each framework's tests"
 	@echo "make lab     open JupyterLab on notebooks/ with the project kernel"
 	@echo "make doctor  check this computer before the lesson: frameworks, GPU, data, kernel, disk, memory"
@@ -26,18 +33,22 @@ help:
 
 setup: $(VENV)/.installed data browser
 
-$(VENV)/.installed: $(LOCK) pyproject.toml
+# tools/setup_env.py: the chosen frameworks' CPU builds plus the test and notebook tools, pinned by
+# $(LOCK) used as constraints; frameworks left out of FRAMEWORKS are removed.
+$(VENV)/.installed: $(LOCK) pyproject.toml tools/setup_env.py $(VENV)/.frameworks
 	@command -v $(PYTHON) >/dev/null || { echo "make setup needs Python 3.11 as '$(PYTHON)'. Install it, or run: make setup PYTHON=/path/to/python3.11"; exit 1; }
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "make setup needs Python 3.11, but '$(PYTHON)' is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'). Run: make setup PYTHON=/path/to/python3.11"; exit 1; }
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -r $(LOCK)
+	$(PYTHON) tools/setup_env.py install --venv $(VENV) $(CHOSEN)
 	@# d2l 1.0.3 pins NumPy 1.23 and friends; it is only read (never imported) by the signature test.
 	$(PY) -m pip install --quiet --no-deps d2l==1.0.3
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
-	@if [ -n "$(TORCH_CUDA)" ]; then $(PY) -m pip install --quiet --force-reinstall --no-deps torch==2.13.0 --index-url https://download.pytorch.org/whl/$(TORCH_CUDA); fi
 	$(PY) -m pip check | grep -v '^d2l ' || true
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python ($(KERNEL))"
 	touch $@
+
+# Rewritten only when the chosen set changes, so that a new FRAMEWORKS re-runs the install above.
+$(VENV)/.frameworks: FORCE
+	$(if $(filter-out $(ALL_FRAMEWORKS),$(CHOSEN)),$(error FRAMEWORKS: unknown "$(filter-out $(ALL_FRAMEWORKS),$(CHOSEN))"; choose from $(ALL_FRAMEWORKS), or all))
+	@mkdir -p $(VENV); [ "$$(cat $@ 2>/dev/null)" = "$(CHOSEN)" ] || echo "$(CHOSEN)" > $@
+FORCE:
 
 data: $(VENV)/.installed
 	@if $(PY) -m d2l_compat.common.fashion_mnist check 2>/dev/null; then exit 0; fi; \
@@ -63,8 +74,11 @@ browser:
 test: $(VENV)/.installed
 	@status=0; \
 	echo "== framework-neutral tests and nbval over notebooks/ (each notebook in its own kernel)"; \
-	$(PY) -m pytest tests notebooks || status=1; \
-	for fw in $(FRAMEWORKS); do \
+	$(PY) -m pytest -rs tests notebooks || status=1; \
+	for fw in $(ALL_FRAMEWORKS); do \
+		if ! $(PY) -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$$fw') is None)"; then \
+			echo "== $$fw: not installed in $(VENV), its tests skipped (make setup FRAMEWORKS=\"$(CHOSEN) $$fw\" adds it)"; continue; \
+		fi; \
 		echo "== $$fw tests (a process of its own: the frameworks do not share one safely)"; \
 		$(PY) -m pytest tests --framework=$$fw || status=1; \
 	done; \
@@ -92,12 +106,44 @@ GPU_OUT ?= bench/results/gpu
 bench-gpu:
 	$(if $(wildcard $(PY)),$(PY),python3) bench/gpu.py --out $(GPU_OUT)
 
+# CPU machines get CPU builds: pip's own resolution report of what `make setup` installs, checked.
+check-cpu-plan:
+	$(PYTHON) tools/setup_env.py plan --venv $(VENV) $(CHOSEN)
+
+# One environment per framework with its NVIDIA GPU build; refuses before downloading anything when
+# this machine's GPU or driver cannot run that build (README, "Using a GPU").
+setup-gpu:
+	@test -n "$(FRAMEWORK)" || { echo "make setup-gpu needs FRAMEWORK=<one of: $(ALL_FRAMEWORKS)>"; exit 1; }
+	$(PYTHON) tools/gpu_setup.py $(FRAMEWORK) --venv .venv-gpu-$(FRAMEWORK)
+
+# CI's small second environments (README, "One framework, your own Python"): one framework on
+# another Python, pinned like .venv; and PyTorch with NumPy 2 and only pytest, as on a bare GPU machine.
+OTHER_PYTHON ?= 3.13
+OTHER_FRAMEWORK ?= tensorflow
+OTHER_VENV = .venv-py$(OTHER_PYTHON)-$(OTHER_FRAMEWORK)
+test-other-python:
+	@python=$$($(PYTHON) tools/setup_env.py find-python $(OTHER_PYTHON)) && \
+	$(MAKE) --no-print-directory $(OTHER_VENV)/.installed VENV=$(OTHER_VENV) PYTHON=$$python FRAMEWORKS=$(OTHER_FRAMEWORK)
+	$(OTHER_VENV)/bin/python -m pytest -rs tests --framework=$(OTHER_FRAMEWORK)
+	$(OTHER_VENV)/bin/python -m pytest -rs notebooks
+
+NUMPY2_VENV = .venv-numpy2
+$(NUMPY2_VENV)/.installed: $(LOCK) requirements/numpy2.txt pyproject.toml tools/setup_env.py
+	$(PYTHON) tools/setup_env.py install --bare --numpy2 --venv $(NUMPY2_VENV) torch
+	touch $@
+
+test-numpy2: $(NUMPY2_VENV)/.installed
+	$(NUMPY2_VENV)/bin/python -c "import importlib.util as u, numpy; extra = [m for m in ('matplotlib', 'IPython') if u.find_spec(m)]; \
+		assert numpy.__version__[0] == '2' and not extra, (numpy.__version__, extra); print('NumPy', numpy.__version__, 'without matplotlib and IPython')"
+	$(NUMPY2_VENV)/bin/python -m pytest -o addopts="-p no:cacheprovider" -rs tests --framework=torch
+	$(NUMPY2_VENV)/bin/python bench/gpu.py --cpu-smoke --out $(NUMPY2_VENV)/gpu-smoke
+
 lock: $(VENV)/.installed
 	$(PY) -m pip install --quiet -r requirements/base.in
-	@{ sed -n '1,3p' $(LOCK); $(PY) -m pip freeze --exclude-editable | grep -vi '^d2l==' | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > $(LOCK).new && mv $(LOCK).new $(LOCK)
+	@{ sed -n '1,4p' $(LOCK); $(PY) -m pip freeze --exclude-editable | grep -vi '^d2l==' | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > $(LOCK).new && mv $(LOCK).new $(LOCK)
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .venv-py3.* .venv-numpy2 .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 clean-data:

@@ -42,8 +42,20 @@ def test_missing_framework_is_one_clear_line():
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
-def test_unsupported_python_is_named(monkeypatch):
+def test_a_python_without_the_frameworks_wheels_is_named(monkeypatch):
     from d2l_compat.common import frameworks
     monkeypatch.setattr(frameworks.sys, "version_info", (3, 13, 0, "final", 0))
-    with pytest.raises(frameworks.FrameworkMissingError, match=r"this is Python 3\.13; .* need Python 3\.11"):
-        frameworks.require("no_such_framework_xyz", "NoSuchFramework")
+    monkeypatch.setitem(sys.modules, "mindspore", None)  # what a 3.13 environment has: no MindSpore
+    with pytest.raises(frameworks.FrameworkMissingError,
+                       match=r"this is Python 3\.13, and MindSpore's pinned release works on Python 3\.9-3\.12 only"):
+        frameworks.require("mindspore", "MindSpore")
+
+
+def test_a_framework_missing_from_a_python_it_supports_is_not_blamed_on_python(monkeypatch):
+    from d2l_compat.common import frameworks
+    monkeypatch.setattr(frameworks.sys, "version_info", (3, 13, 0, "final", 0))
+    monkeypatch.setitem(sys.modules, "paddle", None)
+    with pytest.raises(frameworks.FrameworkMissingError) as info:
+        frameworks.require("paddle", "PaddlePaddle")
+    assert "PaddlePaddle is not installed in this Python" in str(info.value) and "Python 3.13" not in str(info.value)
+    assert 'FRAMEWORKS="paddle"' in str(info.value) and 'pip install -e ".[paddle]"' in str(info.value)

@@ -6,8 +6,12 @@ import sys
 
 from .errors import FrameworkMissingError
 
-SUPPORTED_PYTHON = (3, 11)
-FIX = "run `make setup` in the project folder and choose the kernel 'Python (five-resnets)'"
+# The Pythons each pinned framework ships wheels for (MXNet 1.9.1 is pure Python but needs NumPy < 2,
+# whose wheels stop at 3.12). Only these bound a framework; the five together are set up on 3.11.
+WHEEL_PYTHONS = {"torch": ((3, 10), (3, 14)), "tensorflow": ((3, 10), (3, 13)), "mxnet": ((3, 10), (3, 12)),
+                 "paddle": ((3, 9), (3, 13)), "mindspore": ((3, 9), (3, 12))}
+FIX = ("run `make setup` in the project folder (FRAMEWORKS=\"{module}\" for this one only) and choose the "
+       "kernel 'Python (five-resnets)', or install it into this Python: pip install -e \".[{module}]\"")
 
 
 @contextlib.contextmanager
@@ -38,10 +42,14 @@ def require(module, display_name, quiet=False):
                 return importlib.import_module(module)
         return importlib.import_module(module)
     except ImportError as err:
-        python = ".".join(map(str, sys.version_info[:2]))
-        if sys.version_info[:2] != SUPPORTED_PYTHON:
-            reason = (f"this is Python {python}; the pinned frameworks need Python "
-                      f"{'.'.join(map(str, SUPPORTED_PYTHON))}")
+        python, fix = sys.version_info[:2], FIX.format(module=module)
+        low, high = WHEEL_PYTHONS.get(module, (python, python))
+        if not low <= python <= high:
+            versions = "-".join(".".join(map(str, v)) for v in (low, high))
+            reason = (f"this is Python {'.'.join(map(str, python))}, and {display_name}'s pinned release "
+                      f"works on Python {versions} only")
+            fix = (f"use a Python {versions} kernel: `make setup` (Python 3.11, all five frameworks) and "
+                   "choose 'Python (five-resnets)'")
         else:
             reason = f"{display_name} is not installed in this Python ({sys.executable}): {err}"
-        raise FrameworkMissingError(f"d2l_compat cannot load {display_name}: {reason}. To fix: {FIX}.") from None
+        raise FrameworkMissingError(f"d2l_compat cannot load {display_name}: {reason}. To fix: {fix}.") from None
