@@ -178,6 +178,9 @@ FIGURES = {
 }
 
 if __name__ == "__main__":
+    # Each figure twice from the same code: the SVG for the repository, and a PNG twin that
+    # tools/embed_figures.py puts into the notebooks (JupyterLab shows no SVG attachment).
     for name, draw in FIGURES.items():
-        draw(HERE / name)
-        print("wrote", f"img/{name}")
+        for path in (HERE / name, (HERE / name).with_suffix(".png")):
+            draw(path)
+            print("wrote", f"img/{path.name}")

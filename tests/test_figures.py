@@ -76,4 +76,5 @@ def test_figures_are_written(tmp_path):
         draw(tmp_path / name)
         text = (tmp_path / name).read_text()
         assert text.startswith("<?xml") and "<svg" in text
-        assert (ROOT / "img" / name).is_file(), f"run `make img`: img/{name} is missing"
+        for drawn in (name, name.replace(".svg", ".png")):
+            assert (ROOT / "img" / drawn).is_file(), f"run `make img`: img/{drawn} is missing"
