@@ -28,6 +28,7 @@ help:
 	@echo "make img     redraw the figures in img/ and embed them into the notebooks"
 	@echo "make bench   measure training and data-pipeline throughput into bench/results/ (about 8 minutes on 2 cores)"
 	@echo "make bench-classroom   time the classroom preset in every framework (about half an hour on 2 cores)"
+	@echo "make bench-exercises   train the exercises' comparison nets (exercises 4 and 6) in the classroom preset (PyTorch, TensorFlow; about 20 minutes)"
 	@echo "make bench-gpu   on an NVIDIA GPU: the documents' full recipe per framework, then PyTorch's fast mode, into GPU_OUT (exits 3 without a GPU)"
 	@echo "make clean   remove .venv and caches (keeps the data; 'make clean-data' removes downloaded data)"
 
@@ -100,6 +101,9 @@ bench: $(VENV)/.installed
 
 bench-classroom: $(VENV)/.installed
 	$(PY) bench/classroom.py
+
+bench-exercises: $(VENV)/.installed
+	$(PY) bench/exercises.py
 
 # No .venv needed: a bare GPU machine's python3 with a CUDA PyTorch and NumPy is enough (README, Using a GPU).
 GPU_OUT ?= bench/results/gpu

@@ -32,11 +32,24 @@ def checked_cells(name):
 
 @ALL
 def test_shape_cells_equal_the_documents(name):
-    cells = checked_cells(name)
-    assert len(cells) == 3, "two Residual checks and the shape walk are compared"
+    cells = checked_cells(name)[:3]  # the exercises' checked cells follow the training section
+    assert all("Residual(" in s for s, _ in cells[:2]) and "for layer in" in cells[2][0], \
+        "the first checked cells are the two Residual checks and the shape walk"
     got = [output_text(outputs) for _, outputs in cells]
     expected = REFERENCE[name]
     assert got == [expected["check1"], expected["check2"], expected["walk"]]
+
+
+@ALL
+def test_exercise_shape_cells_equal_the_reference(name):
+    expected = REFERENCE[name]["exercises"]
+    found = {}
+    for source, outputs in checked_cells(name)[3:]:
+        keys = [key for key in expected if key in source]
+        assert len(keys) <= 1, f"{name}: one checked cell prints several exercise shapes: {keys}"
+        if keys:
+            found[keys[0]] = output_text(outputs)
+    assert found == expected
 
 
 @ALL

@@ -2,12 +2,14 @@
 
 Usage: python tools/refresh_notebooks.py [NOTEBOOK ...]   (default: every notebook)
 
-Outputs of the training cells are removed afterwards: a smoke run's numbers would only mislead a
-reader, and nbval does not compare those cells. Consecutive stream outputs are merged.
+Outputs of the training cells (the exercises' comparison cell included: it calls train_ch6) are
+removed afterwards: a smoke run's numbers would only mislead a reader, and nbval does not compare
+those cells. Consecutive stream outputs are merged, and nbclient's execution timestamps are dropped.
 """
 import os
 import pathlib
 import sys
+import tempfile
 
 import nbformat
 from nbclient import NotebookClient
@@ -24,6 +26,7 @@ def refresh(path):
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
+        cell.metadata.pop("execution", None)
         if any(marker in cell.source for marker in TRAINING_MARKERS):
             cell.outputs, cell.execution_count = [], None
             continue
@@ -38,7 +41,10 @@ def refresh(path):
         stderr = [o for o in merged if o.output_type == "stream" and o.name == "stderr"]
         if stderr:
             raise SystemExit(f"{path.name}: a cell wrote to stderr; silence it first:\n{stderr[0].text}")
-    nbformat.write(nb, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".ipynb.tmp")  # never a half-written notebook
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        nbformat.write(nb, f)
+    os.replace(tmp, path)
     print(f"refreshed {path.relative_to(ROOT)}")
 
 
