@@ -89,7 +89,9 @@ test: $(VENV)/.installed
 lab: $(VENV)/.installed
 	$(PY) tools/lab.py
 
-doctor: $(VENV)/.installed
+# No prerequisite: a check must not start an install.
+doctor:
+	@test -x $(PY) || { echo "make doctor: there is no $(VENV). Fix: make setup"; exit 1; }
 	$(PY) -m d2l_compat.doctor
 
 img: $(VENV)/.installed
