@@ -7,8 +7,8 @@
 Each framework runs in a process of its own. It executes its notebook's model code and exercise
 definitions, then the notebook's comparison cell itself, whose train_ch6 is wrapped to record
 what each net reached. Writes bench/results/exercises.json and exercises.md; afterwards
-`python tools/quote_results.py` writes the table into the notebooks. Three classroom trainings per
-framework: about 10 minutes each for PyTorch and TensorFlow on 2 cores (bench/results/classroom.json).
+`python tools/quote_results.py` writes the table into the notebooks. Each framework trains three
+nets, each as long as one classroom-preset run (bench/results/classroom.json has those times).
 """
 import contextlib
 import datetime
