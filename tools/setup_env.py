@@ -72,15 +72,20 @@ def constraints(python, lock_text, overrides_text=None):
         path = OVERRIDES.format(major=python[0], minor=python[1])
         overrides_text = open(path).read() if python != LOCK_PYTHON and os.path.exists(path) else ""
     overrides_text = _merge(overrides_text)
-    replaced = {normalize(re.split(r"[=<>!~ ;]", line, 1)[0]) for line in _requirements(overrides_text)}
+    replaced = {_name(line) for line in _requirements(overrides_text)}
     kept = [line for line in _requirements(lock_text)
-            if normalize(re.split(r"[=<>!~ ;]", line, 1)[0]) not in replaced]
+            if _name(line) not in replaced]
     return "\n".join(kept + _requirements(overrides_text)) + "\n"
+
+
+def _name(requirement):
+    """The normalized package name of a requirement line."""
+    return normalize(re.split(r"[=<>!~ ;\[]", requirement, maxsplit=1)[0])
 
 
 def _merge(text):
     """Later lines of an overrides text win over earlier ones for the same package."""
-    last = {normalize(re.split(r"[=<>!~ ;]", line, 1)[0]): line for line in _requirements(text)}
+    last = {_name(line): line for line in _requirements(text)}
     return "\n".join(last.values())
 
 
@@ -206,8 +211,10 @@ def plan(venv, names, report_path):
     pip = _pip_command(venv)
     options = torch_index_options(pip, lock_text) if "torch" in frameworks else []
     args = pip_install_args(frameworks, path, options)
-    subprocess.run(pip + ["--quiet"] + args[:1] + ["--dry-run", "--ignore-installed", "--report", report_path]
-                   + args[1:], check=True)
+    # fast-deps: wheels' metadata through HTTP range requests (the pip of Python 3.11's venv otherwise
+    # downloads whole wheels, a GB for MindSpore and PaddlePaddle); it falls back where ranges are refused.
+    subprocess.run(pip + ["--quiet"] + args[:1] + ["--dry-run", "--ignore-installed", "--report", report_path,
+                                                   "--use-feature=fast-deps"] + args[1:], check=True)
     with open(report_path) as handle:
         report = json.load(handle)
     cuda = cuda_packages(report)
