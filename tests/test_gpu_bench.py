@@ -107,3 +107,12 @@ def test_bad_arguments_exit_2_with_a_message(args, message, capsys):
     with pytest.raises(SystemExit) as exit_:
         gpu.main((["--out", "x"] if args and args[0] != "--out" else []) + args)
     assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_readme_states_the_check_s_smoke_size_targets_and_exit_status():
+    text = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    r, t = gpu.SMOKE_RECIPE, gpu.TARGETS
+    assert f"({r['train_images']} training and {r['test_images']} test images at {r['resize']}×{r['resize']}, one epoch)" in text
+    assert (f"at least {t['recipe']['images_per_sec']:,} images/s with the documents' recipe and "
+            f"{t['fast']['images_per_sec']:,} in fast mode, test accuracy at least {t['recipe']['test_acc']} both ways") in text
+    assert f"{gpu.EXIT_NO_GPU} no framework sees a GPU" in text and f"{gpu.EXIT_FAILED} a framework's run failed" in text
