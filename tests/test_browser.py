@@ -34,6 +34,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 RESULTS = ROOT / "build" / "browser"
 RUN_TIMEOUT_S = 900  # per notebook (smoke preset): generous, so that a busy machine does not fail it
+STEP_TIMEOUT_MS = 180_000  # one page load, click or screenshot, on a busy machine
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # As root Chromium needs --no-sandbox (Playwright passes it); the rest keep it off the network,
 # which a classroom or CI machine may not reach. Playwright gives it a fresh --user-data-dir.
@@ -188,7 +189,8 @@ CELLS_JS = """() => {
     images: Array.from(cell.querySelectorAll('.jp-RenderedMarkdown img')).map(img => ({
       src: (img.getAttribute('src') || '').slice(0, 60), complete: img.complete, width: img.naturalWidth})),
     markdown: Array.from(cell.querySelectorAll('.jp-RenderedMarkdown')).map(m => m.innerText).join('\\n'),
-    mathErrors: cell.querySelectorAll('mjx-merror').length,
+    // MathJax shows a TeX error as mjx-merror, an undefined command as red text
+    mathErrors: cell.querySelectorAll('mjx-merror, mjx-mtext[style*="color: red"]').length,
     outputs: Array.from(cell.querySelectorAll('.jp-OutputArea-output')).map(out => ({
       mime: out.getAttribute('data-mime-type') || '', text: out.innerText,
       images: Array.from(out.querySelectorAll('img')).map(img => img.complete && img.naturalWidth > 0)})),
@@ -198,7 +200,8 @@ DIALOG_JS = "() => Array.from(document.querySelectorAll('.jp-Dialog')).map(d => 
 # Height of the notebook's content, so that a screenshot of a page that tall shows every cell.
 HEIGHT_JS = """() => {
   const outer = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer');
-  const cells = outer.querySelectorAll('.jp-Cell');
+  const cells = outer ? outer.querySelectorAll('.jp-Cell') : [];
+  if (!cells.length) return 0;
   const top = outer.getBoundingClientRect().top;
   outer.scrollTop = 0;
   return Math.ceil(top + cells[cells.length - 1].getBoundingClientRect().bottom - top + 80);
@@ -235,7 +238,7 @@ def figures_and_formulas(cells, stored):
         for raw in RAW_FORMULA.findall(cell["markdown"]):
             problems.append(f"cell {index}: formula not typeset: {raw}")
         if cell["mathErrors"]:
-            problems.append(f"cell {index}: {cell['mathErrors']} formula(s) typeset as MathJax errors")
+            problems.append(f"cell {index}: {cell['mathErrors']} formula error(s): TeX MathJax cannot typeset")
     return problems
 
 
@@ -296,39 +299,46 @@ def check_notebook(server, browser, notebook, root, shot, run=True):
     """Open `notebook` (below `root`) in JupyterLab, screenshot it to `shot`, return what is wrong."""
     stored = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     path = notebook.relative_to(root).as_posix()
+    from playwright.sync_api import Error as PlaywrightError
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(STEP_TIMEOUT_MS)
     page = context.new_page()
     problems = []
     try:
         # A workspace of its own (reset): no tab or kernel of an earlier notebook comes back.
         page.goto(server.url(f"lab/workspaces/{notebook.stem}/tree/{path}?reset"))
-        wait_for(lambda: len(page.evaluate(CELLS_JS)) == len(stored), 120, f"{path} to render")
-        wait_for(lambda: kernel_idle(server, path), 120, "the kernel to start")
+        wait_for(lambda: len(page.evaluate(CELLS_JS)) == len(stored), STEP_TIMEOUT_MS / 1000, f"{path} to render")
+        wait_for(lambda: kernel_idle(server, path), STEP_TIMEOUT_MS / 1000, "the kernel to start")
         # Images decode and MathJax typesets asynchronously: give both a moment before judging.
         settled = lambda: all(i["complete"] for c in page.evaluate(CELLS_JS) for i in c["images"]) \
             and not figures_and_formulas(page.evaluate(CELLS_JS), stored)
         try:
-            wait_for(settled, 20, "figures and formulas")
+            wait_for(settled, 60, "figures and formulas")
         except AssertionError:
             pass
         problems += figures_and_formulas(page.evaluate(CELLS_JS), stored)
         if run:
+            prompts = lambda: [c["prompt"] for c in page.evaluate(CELLS_JS)]
+            before = prompts()
             page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
             page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
-            started = lambda: any(c["prompt"] == "[*]:" for c in page.evaluate(CELLS_JS))
-            wait_for(started, 60, "Run All Cells to queue the cells")
-            done = lambda: page.evaluate(DIALOG_JS) or (not started() and kernel_idle(server, path))
+            queued = lambda: "[*]:" in prompts()
+            wait_for(lambda: queued() or prompts() != before, STEP_TIMEOUT_MS / 1000, "Run All Cells to start")
+            done = lambda: page.evaluate(DIALOG_JS) or (not queued() and kernel_idle(server, path))
             wait_for(done, RUN_TIMEOUT_S, f"{path} to finish running")
             time.sleep(1)  # the last display updates arrive just after the kernel reports idle
             problems += [f"JupyterLab shows a dialog: {d[:300]}" for d in page.evaluate(DIALOG_JS)]
             problems += outputs_after_run(page.evaluate(CELLS_JS), stored)
-    except AssertionError as err:
-        problems.append(str(err))
+    except (AssertionError, PlaywrightError) as err:
+        problems.append(f"{err.__class__.__name__}: {err}")
     finally:
         try:
             screenshot(page, shot)
-        finally:
+        except PlaywrightError as err:  # say so, without hiding what went wrong before
+            problems.append(f"no screenshot: {err.__class__.__name__}: {str(err)[:300]}")
+        try:
             server.shut_down_kernels(path)
+        finally:
             context.close()
     return problems
 
@@ -338,7 +348,9 @@ def test_notebook_in_jupyterlab(browser, jupyterlab, notebook):
     before = notebook.read_bytes()
     shot = RESULTS / f"{notebook.stem}.png"
     problems = check_notebook(jupyterlab, browser, notebook, root=lab.NOTEBOOK_DIR, shot=shot)
-    assert notebook.read_bytes() == before, f"the browser test changed {notebook.name}"
+    assert notebook.read_bytes() == before, (
+        f"{notebook.name} changed on disk while it was open in JupyterLab (autosave is off: was it "
+        f"edited meanwhile? If not, the test saved it)")
     assert not problems, f"{notebook.name} in JupyterLab (see {shot.relative_to(ROOT)}):\n" + "\n".join(problems)
 
 
