@@ -79,18 +79,28 @@ def fake_pip(tmp_path, version):
     return [str(script)]
 
 
+def no_network(url):
+    raise AssertionError(f"asked the network: {url}")
+
+
 def test_a_local_cpu_wheel_needs_no_index(tmp_path):
-    assert setup_env.torch_index_options(fake_pip(tmp_path, "2.13.0+cpu"), LOCK, "linux") == []
+    assert setup_env.torch_index_options(fake_pip(tmp_path, "2.13.0+cpu"), LOCK, "linux", no_network) == []
 
 
 @pytest.mark.parametrize("local", [None, "2.13.0"])
 def test_without_a_local_cpu_wheel_pytorchs_cpu_index_is_added(tmp_path, local):
-    options = setup_env.torch_index_options(fake_pip(tmp_path, local), LOCK, "linux")
+    options = setup_env.torch_index_options(fake_pip(tmp_path, local), LOCK, "linux", lambda url: None)
     assert options == ["--extra-index-url", "https://download.pytorch.org/whl/cpu"]
 
 
+def test_an_unreachable_cpu_index_stops_before_pip_falls_back_to_cuda(tmp_path):
+    with pytest.raises(setup_env.SetupError) as err:
+        setup_env.torch_index_options(fake_pip(tmp_path, None), LOCK, "linux", lambda url: "Name or service not known")
+    assert "does not answer (Name or service not known)" in str(err.value) and "CUDA build" in str(err.value)
+
+
 def test_other_platforms_take_pypis_wheel(tmp_path):
-    assert setup_env.torch_index_options(fake_pip(tmp_path, None), LOCK, "darwin") == []
+    assert setup_env.torch_index_options(fake_pip(tmp_path, None), LOCK, "darwin", no_network) == []
 
 
 def test_pyproject_extras_pin_the_locked_framework_versions():

@@ -101,12 +101,23 @@ def torch_pin(lock_text):
     raise SetupError("requirements/lock.txt pins no torch")
 
 
-def torch_index_options(pip, lock_text, platform=sys.platform):
+def reachable(url, timeout=10):
+    """None if `url` answers, else why not (one short try: no retries against an unreachable index)."""
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return None
+    except OSError as err:
+        return str(getattr(err, "reason", err))
+
+
+def torch_index_options(pip, lock_text, platform=sys.platform, probe_index=reachable):
     """Extra pip options so that the torch pin resolves to a CPU build.
 
     PyPI's Linux wheel of torch is a CUDA build (several GB of nvidia-* packages). Where pip already
     finds a CPU wheel without any index (a local wheel on find-links), nothing is added and no
-    network is used for it; otherwise PyTorch's CPU index is added, whose `+cpu` version wins.
+    network is used for it; otherwise PyTorch's CPU index is added, whose `+cpu` version wins,
+    after one quick check that it answers (pip would retry it for every package, then take CUDA).
     """
     if platform != "linux":
         return []  # PyPI's macOS and Windows wheels are CPU builds
@@ -117,6 +128,12 @@ def torch_index_options(pip, lock_text, platform=sys.platform):
         found = [item["metadata"]["version"] for item in json.loads(probe.stdout)["install"]]
         if found and found[0].endswith("+cpu"):
             return []
+    problem = probe_index(TORCH_CPU_INDEX + "torch/")
+    if problem:
+        raise SetupError(f"no CPU build of {torch_pin(lock_text)} is available: pip finds no local CPU wheel, "
+                         f"and PyTorch's CPU index ({TORCH_CPU_INDEX}) does not answer ({problem}); PyPI's "
+                         "Linux wheel is a CUDA build of several GB. Leave torch out of FRAMEWORKS, or put "
+                         "a torch-2.13.0+cpu wheel where pip finds it (PIP_FIND_LINKS)")
     return ["--extra-index-url", TORCH_CPU_INDEX]
 
 
