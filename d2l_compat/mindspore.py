@@ -2,7 +2,8 @@
 
 __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_accuracy_gpu",
            "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu",
-           "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table"]
+           "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table",
+           "batch_norm_settings", "export_weights", "import_weights"]
 
 import os
 
@@ -116,3 +117,52 @@ def train(net, train_iter, test_iter, num_epochs, lr, device=None):
 def train_ch6(net, train_iter, test_iter, num_epochs, lr, device=None):
     """Train a model (defined in Chapter 6), on the GPU when MindSpore has one."""
     train(net, train_iter, test_iter, num_epochs, lr, device)
+
+
+# The shared weight file (d2l_compat.common.weights): same weights in every framework.
+from .common import batch_norm as _batch_norm, weights as _weights  # noqa: E402
+
+_TENSORS = {"conv": lambda m: (m.weight, m.bias),  # the notebook's convolutions have no bias: None
+            "bn": lambda m: (m.gamma, m.beta, m.moving_mean, m.moving_variance),
+            "dense": lambda m: (m.weight, m.bias)}
+
+
+def _weight_slots(net):
+    _check_net(net)
+    return _weights.slots(_weights.nested_parts(net), _TENSORS)
+
+
+def _read(parameter):
+    return parameter.asnumpy()
+
+
+def _write(parameter, value):
+    parameter.set_data(ms.Tensor(value))
+
+
+def _run(layer, x, training):
+    """Run a layer, or the net, on an NCHW NumPy batch in training or inference mode; NumPy out."""
+    layer.set_train(training)
+    return layer(ms.Tensor(x)).asnumpy()
+
+
+export_weights, import_weights = _weights.module_functions(FRAMEWORK, _weight_slots, _read, _write)
+batch_norm_settings = _batch_norm.settings_function(lambda: nn.BatchNorm2d(_batch_norm.CHANNELS), _run,
+                                                    _TENSORS["bn"], _read, _write)
+
+
+def _sgd_step(net, X, y, lr):
+    """One training-mode step as train_ch6 takes it: (logits, mean loss, canonical gradients)."""
+    optimizer = nn.SGD(net.trainable_params(), learning_rate=lr)
+    loss = nn.CrossEntropyLoss()
+
+    def forward(X, y):
+        y_hat = net(X)
+        return loss(y_hat, y), y_hat
+
+    net.set_train(True)
+    (l, y_hat), grads = ms.value_and_grad(forward, None, optimizer.parameters, has_aux=True)(ms.Tensor(X), ms.Tensor(y))
+    by_name = {p.name: g.asnumpy() for p, g in zip(optimizer.parameters, grads)}
+    canonical = _weights.canonical(_weight_slots(net), lambda p: by_name.get(p.name), FRAMEWORK)
+    optimizer(grads)
+    return y_hat.asnumpy(), float(l), canonical

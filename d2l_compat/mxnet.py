@@ -2,7 +2,8 @@
 
 __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_accuracy_gpu",
            "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu",
-           "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table"]
+           "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table",
+           "batch_norm_settings", "export_weights", "import_weights"]
 
 import numpy as _onp
 
@@ -109,3 +110,65 @@ def train(net, train_iter, test_iter, num_epochs, lr, device):
 def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
     """Train a model with a GPU (defined in Chapter 6)."""
     train(net, train_iter, test_iter, num_epochs, lr, device)
+
+
+# The shared weight file (d2l_compat.common.weights): same weights in every framework.
+from .common import batch_norm as _batch_norm, weights as _weights  # noqa: E402
+
+_TENSORS = {"conv": lambda m: (m.weight, m.bias),
+            "bn": lambda m: (m.gamma, m.beta, m.running_mean, m.running_var),
+            "dense": lambda m: (m.weight, m.bias)}
+
+
+def _weight_slots(net):
+    _check_net(net)
+    try:
+        [p.data() for p in net.collect_params().values()]
+    except gluon.parameter.DeferredInitializationError:
+        net(np.zeros((1, _weights.IN_CHANNELS, 96, 96)))  # Gluon learns the shapes at the first call
+    except RuntimeError:  # not initialised yet: any values do, they are overwritten
+        net.initialize()
+        net(np.zeros((1, _weights.IN_CHANNELS, 96, 96)))
+    return _weights.slots(lambda: (net[0], net[1], [blk for stage in net[4:8] for blk in stage], net[-1]),
+                          _TENSORS)
+
+
+def _read(parameter):
+    return parameter.data().asnumpy()
+
+
+def _write(parameter, value):
+    parameter.set_data(np.array(value))
+
+
+def _new_batch_norm():
+    layer = gluon.nn.BatchNorm()
+    layer.initialize()
+    return layer
+
+
+def _run(layer, x, training):
+    """Run a layer, or the net, on an NCHW NumPy batch in training or inference mode; NumPy out."""
+    if not training:
+        return layer(np.array(x)).asnumpy()
+    with autograd.record():
+        y = layer(np.array(x))
+    y.backward()  # Gluon's BatchNorm updates its running statistics in the backward pass
+    return y.asnumpy()
+
+
+export_weights, import_weights = _weights.module_functions(FRAMEWORK, _weight_slots, _read, _write)
+batch_norm_settings = _batch_norm.settings_function(_new_batch_norm, _run, _TENSORS["bn"], _read, _write)
+
+
+def _sgd_step(net, X, y, lr):
+    """One training-mode step as train_ch6 takes it: (logits, mean loss, canonical gradients)."""
+    trainer = gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': lr})
+    with autograd.record():
+        y_hat = net(np.array(X))
+        loss = gluon.loss.SoftmaxCrossEntropyLoss()(y_hat, np.array(y)).mean()
+    loss.backward()
+    grads = _weights.canonical(_weight_slots(net), lambda p: None if p.grad_req == "null" else p.grad().asnumpy(),
+                               FRAMEWORK)
+    trainer.step(1)
+    return y_hat.asnumpy(), float(loss), grads

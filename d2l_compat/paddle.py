@@ -2,7 +2,8 @@
 
 __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_accuracy_gpu",
            "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu",
-           "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table"]
+           "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table",
+           "batch_norm_settings", "export_weights", "import_weights"]
 
 import os
 import warnings
@@ -120,3 +121,49 @@ def train(net, train_iter, test_iter, num_epochs, lr, device):
 def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
     """Train a model with a GPU (defined in Chapter 6)."""
     train(net, train_iter, test_iter, num_epochs, lr, device)
+
+
+# The shared weight file (d2l_compat.common.weights): same weights in every framework.
+from .common import batch_norm as _batch_norm, weights as _weights  # noqa: E402
+
+_TENSORS = {"conv": lambda m: (m.weight, m.bias),
+            "bn": lambda m: (m.weight, m.bias, m._mean, m._variance),
+            "dense": lambda m: (m.weight, m.bias)}  # Paddle's Linear keeps (in, out): layout.py turns it
+
+
+def _weight_slots(net):
+    _check_net(net)
+    return _weights.slots(_weights.nested_parts(net), _TENSORS)
+
+
+def _read(parameter):
+    return parameter.numpy()
+
+
+def _write(parameter, value):
+    parameter.set_value(value)
+
+
+def _run(layer, x, training):
+    """Run a layer, or the net, on an NCHW NumPy batch in training or inference mode; NumPy out."""
+    layer.train() if training else layer.eval()
+    with paddle.no_grad():
+        return layer(paddle.to_tensor(x)).numpy()
+
+
+export_weights, import_weights = _weights.module_functions(FRAMEWORK, _weight_slots, _read, _write)
+batch_norm_settings = _batch_norm.settings_function(lambda: nn.BatchNorm2D(_batch_norm.CHANNELS), _run,
+                                                    _TENSORS["bn"], _read, _write)
+
+
+def _sgd_step(net, X, y, lr):
+    """One training-mode step as train_ch6 takes it: (logits, mean loss, canonical gradients)."""
+    optimizer = paddle.optimizer.SGD(learning_rate=lr, parameters=net.parameters())
+    net.train()
+    y_hat = net(paddle.to_tensor(X))
+    loss = nn.CrossEntropyLoss()(y_hat, paddle.to_tensor(y.astype("int64")))
+    loss.backward()
+    grads = _weights.canonical(_weight_slots(net), lambda p: None if p.grad is None else p.grad.numpy(), FRAMEWORK)
+    optimizer.step()
+    optimizer.clear_grad()
+    return y_hat.numpy(), float(loss), grads

@@ -5,7 +5,8 @@ Batches are NHWC (channels last), the layout Keras convolutions expect.
 
 __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_accuracy_gpu",
            "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu",
-           "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table"]
+           "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table",
+           "batch_norm_settings", "export_weights", "import_weights"]
 
 import os
 import weakref
@@ -134,3 +135,91 @@ def train(net_fn, train_iter, test_iter, num_epochs, lr, device):
 def train_ch6(net_fn, train_iter, test_iter, num_epochs, lr, device):
     """Train a model with a GPU (defined in Chapter 6); returns the trained net."""
     return train(net_fn, train_iter, test_iter, num_epochs, lr, device)[0]
+
+
+# The shared weight file (d2l_compat.common.weights): same weights in every framework.
+from .common import batch_norm as _batch_norm, weights as _weights  # noqa: E402
+from .common.layout import from_nchw, to_nchw  # noqa: E402
+
+_TENSORS = {"conv": lambda m: (m.kernel, m.bias),  # Keras kernels are HWIO and (in, out): layout.py turns them
+            "bn": lambda m: (m.gamma, m.beta, m.moving_mean, m.moving_variance),
+            "dense": lambda m: (m.kernel, m.bias)}
+
+
+def _built(net):
+    """The Keras model `net`, or the model the function `net` builds, with its weights created."""
+    model = net if isinstance(net, tf.keras.Model) or not callable(net) else net()
+    _check_net(model)
+    if not model.built:
+        model(tf.zeros((1, 96, 96, _weights.IN_CHANNELS)))  # Keras creates the weights at the first call
+    return model
+
+
+def _parts(model):
+    return lambda: (model.layers[0], model.layers[1],
+                    [blk for stage in model.layers[4:8] for blk in stage.residual_layers], model.layers[-1])
+
+
+def _weight_slots(net):
+    return _weights.slots(_parts(_built(net)), _TENSORS)
+
+
+def _batch_norms(model):
+    found = _weights.named_layers(_parts(model))
+    return {name: found[name] for name, kind, _ in _weights.layers() if kind == "bn"}
+
+
+def _read(variable):
+    return variable.numpy()
+
+
+def _write(variable, value):
+    variable.assign(value)
+
+
+def export_weights(net, path):
+    """Save the notebook's ResNet-18 to `path`, a weight file every framework's import_weights reads.
+
+    `net` is a Keras model (built or not) or the notebook's function `net` that builds one.
+    Kernels are stored OIHW; a running variance kept for another epsilon is converted to the file's.
+    """
+    model = _built(net)
+    epsilons = {name: layer.epsilon for name, layer in _batch_norms(model).items()}
+    _weights.export(_weight_slots(model), _read, FRAMEWORK, path, bn_epsilons=epsilons)
+
+
+def import_weights(net, path):
+    """Load a weight file written by any framework's export_weights; returns the Keras model.
+
+    `net` is a Keras model, loaded in place, or the notebook's function `net`, which is called to
+    build one. Its BatchNormalization layers take the file's epsilon, 1e-5 (Keras' default is
+    1e-3), so that the model computes the same function as the other frameworks'.
+    """
+    model = _built(net)
+    _weights.install(_weight_slots(model), _read, _write, FRAMEWORK, path)
+    for layer in _batch_norms(model).values():
+        layer.epsilon = _weights.BN_EPSILON
+    return model
+
+
+def _run(layer, x, training):
+    """Run a layer, or the net, on an NCHW NumPy batch in training or inference mode; NumPy out."""
+    y = layer(from_nchw(x, FRAMEWORK), training=training).numpy()
+    return to_nchw(y, FRAMEWORK) if y.ndim == 4 else y
+
+
+batch_norm_settings = _batch_norm.settings_function(tf.keras.layers.BatchNormalization, _run,
+                                                    _TENSORS["bn"], _read, _write)
+
+
+def _sgd_step(net, X, y, lr):
+    """One training-mode step as train_ch6 takes it: (logits, mean loss, canonical gradients)."""
+    loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    with tf.GradientTape() as tape:
+        y_hat = net(from_nchw(X, FRAMEWORK), training=True)
+        l = loss(y, y_hat)
+    grads = tape.gradient(l, net.trainable_variables)
+    by_id = {id(v): g.numpy() for v, g in zip(net.trainable_variables, grads)}
+    canonical = _weights.canonical(_weight_slots(net), lambda v: by_id.get(id(v)), FRAMEWORK)
+    tf.keras.optimizers.SGD(learning_rate=lr).apply_gradients(zip(grads, net.trainable_variables))
+    return y_hat.numpy(), float(l), canonical

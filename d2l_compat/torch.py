@@ -2,7 +2,8 @@
 
 __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_accuracy_gpu",
            "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu",
-           "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table", "fast_mode"]
+           "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table", "fast_mode",
+           "batch_norm_settings", "export_weights", "import_weights"]
 
 from .common import resident
 from .common.checks import gpu_index, instance_of, training_args
@@ -126,3 +127,55 @@ def train(net, train_iter, test_iter, num_epochs, lr, device):
 def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
     """Train a model with a GPU (defined in Chapter 6)."""
     train(net, train_iter, test_iter, num_epochs, lr, device)
+
+
+# The shared weight file (d2l_compat.common.weights): same weights in every framework.
+import copy  # noqa: E402
+
+from .common import batch_norm as _batch_norm, weights as _weights  # noqa: E402
+
+_TENSORS = {"conv": lambda m: (m.weight, m.bias),
+            "bn": lambda m: (m.weight, m.bias, m.running_mean, m.running_var),
+            "dense": lambda m: (m.weight, m.bias)}
+
+
+def _weight_slots(net):
+    _check_net(net)
+    return _weights.slots(_weights.nested_parts(net), _TENSORS)
+
+
+def _read(tensor):
+    return tensor.detach().cpu().numpy()
+
+
+def _write(tensor, value):
+    with torch.no_grad():
+        tensor.copy_(torch.from_numpy(value))
+
+
+def _run(layer, x, training):
+    """Run a layer, or the net, on an NCHW NumPy batch in training or inference mode; NumPy out."""
+    with torch.no_grad():
+        return _read(layer.train(training)(torch.from_numpy(x)))
+
+
+export_weights, import_weights = _weights.module_functions(FRAMEWORK, _weight_slots, _read, _write)
+batch_norm_settings = _batch_norm.settings_function(lambda: nn.BatchNorm2d(_batch_norm.CHANNELS), _run,
+                                                    _TENSORS["bn"], _read, _write)
+
+
+def _sgd_step(net, X, y, lr):
+    """One training-mode step as train_ch6 takes it: (logits, mean loss, canonical gradients)."""
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr)
+    optimizer.zero_grad()
+    y_hat = net.train()(torch.from_numpy(X))
+    loss = nn.CrossEntropyLoss()(y_hat, torch.from_numpy(y).long())
+    loss.backward()
+    grads = _weights.canonical(_weight_slots(net), lambda t: None if t.grad is None else _read(t.grad), FRAMEWORK)
+    optimizer.step()
+    return _read(y_hat), float(loss), grads
+
+
+def _float64_gradients(net, X, y):
+    """The gradients _sgd_step computes, in float64 on a copy of `net`: the exact function's, nearly."""
+    return _sgd_step(copy.deepcopy(net).double(), X.astype("float64"), y, 0.0)[2]

@@ -74,7 +74,7 @@ def test_chapter_helpers_match_d2l(ours):
 
 def public_names(path):
     tree = ast.parse(path.read_text("utf-8"))
-    assigned = [n.value for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "__all__"]
+    assigned = [n.value for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", None) == "__all__"]
     return ast.literal_eval(assigned[0])
 
 
@@ -82,9 +82,10 @@ EXTRAS = {"torch": ["fast_mode"]}  # PyTorch's opt-in channels-last + bfloat16 m
 
 
 def assigned_names(path):
-    """Top-level names bound by assignment, such as `nchw_shape = nchw_shape_for(FRAMEWORK)`."""
+    """Top-level names bound by assignment, such as `nchw_shape = nchw_shape_for(FRAMEWORK)` or `a, b = f()`."""
     tree = ast.parse(path.read_text("utf-8"))
-    return {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+    targets = [t for n in tree.body if isinstance(n, ast.Assign) for t in n.targets]
+    return {e.id for t in targets for e in (t.elts if isinstance(t, ast.Tuple) else [t]) if isinstance(e, ast.Name)}
 
 
 def test_every_framework_module_has_the_same_public_names():
