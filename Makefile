@@ -10,7 +10,7 @@ FRAMEWORKS ?= $(or $(shell cat $(VENV)/.frameworks 2>/dev/null),$(ALL_FRAMEWORKS
 CHOSEN = $(sort $(if $(filter all,$(FRAMEWORKS)),$(ALL_FRAMEWORKS),$(FRAMEWORKS)))
 KERNEL := five-resnets
 
-.PHONY: help setup data browser test lab doctor img bench bench-classroom bench-exercises bench-gpu lock clean clean-data \
+.PHONY: help setup data browser test lab doctor img bench bench-classroom bench-exercises bench-gpu same-function lock clean clean-data \
 	setup-gpu check-cpu-plan test-other-python test-numpy2
 
 help:
@@ -29,6 +29,7 @@ help:
 	@echo "make bench   measure training and data-pipeline throughput into bench/results/ (about 8 minutes on 2 cores)"
 	@echo "make bench-classroom   time the classroom preset in every framework (about half an hour on 2 cores)"
 	@echo "make bench-exercises   train the exercises' comparison nets (exercises 4 and 6) in the classroom preset: three classroom runs each for PyTorch and TensorFlow"
+	@echo "make same-function   the five notebooks' ResNet-18 on the same weights and images, compared with PyTorch, into bench/results/"
 	@echo "make bench-gpu   on an NVIDIA GPU: the documents' full recipe per framework, then PyTorch's fast mode, into GPU_OUT (exits 3 without a GPU)"
 	@echo "make clean   remove .venv and caches (keeps the data; 'make clean-data' removes downloaded data)"
 
@@ -106,6 +107,9 @@ bench-classroom: $(VENV)/.installed
 
 bench-exercises: $(VENV)/.installed
 	$(PY) bench/exercises.py
+
+same-function: $(VENV)/.installed
+	$(PY) -m d2l_compat.same_function --save bench/results
 
 # No .venv needed: a bare GPU machine's python3 with a CUDA PyTorch and NumPy is enough (README, Using a GPU).
 GPU_OUT ?= bench/results/gpu
