@@ -1,11 +1,17 @@
 """Run presets that shrink the documents' recipe without changing the notebooks' code.
 
 - smoke (environment variable D2L_COMPAT_SMOKE=1): a few hundred images, one epoch; for tests and CI.
-- classroom (`d2l.classroom_preset(True)` in a notebook): small enough for a laptop CPU in minutes.
+- classroom (`d2l.classroom_preset(True)` in a notebook): one recipe for all five frameworks, small
+  enough for a 2-core laptop CPU: CLASSROOM_IMAGES training images at their native 28x28, in batches
+  of 64, one pass, SGD with momentum and a one-cycle learning rate peaking at the notebook's lr
+  (common/schedule.py), tested on all 10,000 test images. Its measured times and accuracies are in
+  bench/results/classroom.json (`make bench-classroom`).
 The smoke preset wins when both are asked for, so CI never runs a long job.
 """
 import dataclasses
 import os
+
+from . import schedule
 
 SMOKE_ENV = "D2L_COMPAT_SMOKE"
 
@@ -19,27 +25,28 @@ class Preset:
     resize: object = "keep"  # "keep" the caller's resize, or an int / None to override it
     batch_size: int = None   # None keeps the caller's batch size
     epochs_by_framework: tuple = ()  # (framework, epochs) pairs that differ from num_epochs
+    cycle: schedule.OneCycle = None  # None: the documents' plain SGD at a constant rate
 
     def epochs_for(self, framework):
         """The number of epochs this preset trains `framework` for."""
         return dict(self.epochs_by_framework).get(framework, self.num_epochs)
 
-    def banner(self, num_epochs, resize, batch_size, framework=None):
-        """The one line printed when training runs under this preset."""
+    def banner(self, num_epochs, resize, batch_size, framework=None, plan=None):
+        """The one line printed when training runs under this preset (`plan`: the optimizer's)."""
         size = resize or 28
-        return (f"[{self.name} preset] {self.epochs_for(framework)} epoch(s) instead of {num_epochs}, "
-                f"{self.train_size} training and {self.test_size} test images at {size}x{size}, "
-                f"batch size {batch_size}; "
-                + ("unset D2L_COMPAT_SMOKE for the real run." if self.name == "smoke"
-                   else "call d2l.classroom_preset(False) for the documents' recipe."))
+        epochs = self.epochs_for(framework)
+        what = (f"{self.train_size} training images, {epochs} pass{'es' if epochs > 1 else ''} "
+                f"instead of {num_epochs} epochs, at {size}x{size} in batches of {batch_size}")
+        optimizer = f"; {plan.describe()}" if plan is not None and not plan.constant else ""
+        how_back = ("unset D2L_COMPAT_SMOKE for the real run" if self.name == "smoke"
+                    else "call d2l.classroom_preset(False) for the documents' recipe")
+        return f"[{self.name} preset] {what}{optimizer}; tested on {self.test_size} test images; {how_back}."
 
 
 SMOKE = Preset("smoke", train_size=512, test_size=256, num_epochs=1)
-# The whole training set at the native 28x28 in batches of 64, for as many passes as fit in
-# 5 minutes on a 2-core CPU: two for PyTorch and TensorFlow (0.883 and 0.867 test accuracy in
-# 3.5 and 3.3 minutes), one for the slower three (README: classroom preset).
-CLASSROOM = Preset("classroom", train_size=60000, test_size=10000, num_epochs=1, resize=None, batch_size=64,
-                   epochs_by_framework=(("torch", 2), ("tensorflow", 2)))
+CLASSROOM_IMAGES = 36000
+CLASSROOM = Preset("classroom", train_size=CLASSROOM_IMAGES, test_size=10000, num_epochs=1, resize=None,
+                   batch_size=64, cycle=schedule.OneCycle(momentum=0.9, warmup=0.3))
 
 _chosen = {"classroom": False}
 
@@ -73,3 +80,23 @@ def effective_batch_size(batch_size):
     """The batch size a loader should use under the active preset."""
     preset = active_preset()
     return batch_size if preset is None or preset.batch_size is None else preset.batch_size
+
+
+def describe_zh(preset, lr):
+    """One Chinese sentence saying what `preset` (one with a cycle) trains, with the notebook's `lr` as peak."""
+    cycle, size = preset.cycle, preset.resize or 28
+    return (f"课堂模式用 {preset.train_size} 张 {size}×{size} 的训练图像训练一遍（批量大小 {preset.batch_size}），"
+            f"优化器是动量为 {cycle.momentum:g} 的 SGD，学习率按单周期（one-cycle）变化：在前 {cycle.warmup:.0%} 的步数里"
+            f"从 {cycle.start * lr:g} 升到 {lr:g}，再沿余弦降到 0，最后在全部 {preset.test_size} 张测试图像上测试。")
+
+
+def training_plan(lr, train_iter, num_epochs):
+    """The optimizer plan (common/schedule.py) train_ch6 follows under the active preset.
+
+    Without a preset, or with one that has no cycle, it is the documents' plain SGD at `lr`.
+    """
+    preset = active_preset()
+    if preset is None or preset.cycle is None:
+        return schedule.constant(lr)
+    epochs = preset.epochs_for(getattr(train_iter, "framework", None))
+    return schedule.Plan(lr, epochs * len(train_iter), preset.cycle)

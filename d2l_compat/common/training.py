@@ -35,7 +35,7 @@ def _image_size(data_iter):
     return images.shape[-1] if images is not None else None
 
 
-def fit(step, evaluate, device_name, train_iter, test_iter, num_epochs):
+def fit(step, evaluate, device_name, train_iter, test_iter, num_epochs, plan=None, on_progress=None):
     """Run the training loop.
 
     `step(X, y)` trains on one minibatch and returns (summed loss, correct predictions, examples);
@@ -44,11 +44,15 @@ def fit(step, evaluate, device_name, train_iter, test_iter, num_epochs):
     `evaluate(test_iter)` returns the test accuracy. Prints the book's two result lines.
     Examples/sec counts the examples actually seen over the wall time of the training passes
     (data loading included, evaluation and plotting not).
+    `plan` (common/schedule.py), the optimizer plan the step follows, is named in the preset's
+    banner. `on_progress(seconds, examples, train_loss, train_acc)`, if given, is called at
+    every read-back with the training time and examples so far; its own time is not counted.
     """
     preset = presets.active_preset()
     if preset is not None:
         framework = getattr(train_iter, "framework", None)
-        print(preset.banner(num_epochs, _image_size(train_iter), getattr(train_iter, "batch_size", "?"), framework))
+        print(preset.banner(num_epochs, _image_size(train_iter), getattr(train_iter, "batch_size", "?"),
+                            framework, plan))
         num_epochs = preset.epochs_for(framework)
     animator = Animator(xlabel='epoch', xlim=[1, num_epochs] if num_epochs > 1 else [0, 1],
                         legend=['train loss', 'train acc', 'test acc'])
@@ -76,6 +80,8 @@ def fit(step, evaluate, device_name, train_iter, test_iter, num_epochs):
                     animator.set_title(f"epoch {epoch + 1}/{num_epochs}, {rate:.0f} examples/sec, "
                                        f"about {_format_duration(left)} left")
                     animator.add(epoch + (i + 1) / num_batches, (train_l, train_acc, None))
+                    if on_progress is not None:
+                        on_progress(timer.sum(), seen + metric[2], train_l, train_acc)
                 timer.start()
         timer.stop()
         epoch_seconds.append(timer.sum() - sum(epoch_seconds))
