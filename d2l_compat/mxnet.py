@@ -14,7 +14,7 @@ for _name, _type in (("bool", bool), ("int", int), ("float", float), ("complex",
     if _name not in _onp.__dict__:
         setattr(_onp, _name, _type)
 
-from .common import resident  # noqa: E402
+from .common import presets, resident, schedule  # noqa: E402
 from .common.checks import gpu_index, instance_of, training_args  # noqa: E402
 from .common.data import load_data_fashion_mnist as _load  # noqa: E402
 from .common.frameworks import require  # noqa: E402
@@ -78,15 +78,21 @@ def evaluate_accuracy_gpu(net, data_iter, device=None):
     return accuracy(data_iter, count_correct)
 
 
-def _make_trainer(net, lr, device):
-    """Initialise `net` on `device`; return (step, evaluate, device name) for the shared loop."""
+def _make_trainer(net, lr, device, plan=None):
+    """Initialise `net` on `device`; return (step, evaluate, device name) for the shared loop.
+
+    The step follows `plan` (common/schedule.py; default: plain SGD at `lr`).
+    """
     _check_net(net)
     _check_device(device)
+    plan = plan or schedule.constant(lr)
     net.initialize(force_reinit=True, ctx=device, init=init.Xavier())
     loss = gluon.loss.SoftmaxCrossEntropyLoss()
-    trainer = gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': lr})
+    trainer = gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': plan.rate(0), 'momentum': plan.momentum})
+    next_rate = plan.follow(trainer.set_learning_rate)
 
     def step(X, y):
+        next_rate()
         X, y = X.as_in_ctx(device), y.as_in_ctx(device)
         with autograd.record():
             y_hat = net(X)
@@ -102,9 +108,10 @@ def _make_trainer(net, lr, device):
 def train(net, train_iter, test_iter, num_epochs, lr, device):
     """train_ch6's work; returns a TrainingSummary instead of None."""
     num_epochs, lr = training_args(num_epochs, lr)
-    trainer = _make_trainer(net, lr, device)
+    plan = presets.training_plan(lr, train_iter, num_epochs)
+    trainer = _make_trainer(net, lr, device, plan)
     train_iter, test_iter = resident.place((train_iter, test_iter), _resident_data(device), device.device_type == "gpu")
-    return fit(*trainer, train_iter, test_iter, num_epochs)
+    return fit(*trainer, train_iter, test_iter, num_epochs, plan=plan)
 
 
 def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):

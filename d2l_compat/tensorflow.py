@@ -11,7 +11,7 @@ __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_acc
 import os
 import weakref
 
-from .common import resident
+from .common import presets, resident, schedule
 from .common.checks import gpu_index, instance_of, training_args
 from .common.data import load_data_fashion_mnist as _load
 from .common.frameworks import require
@@ -91,16 +91,21 @@ def evaluate_accuracy_gpu(net, data_iter, device=None):
         return accuracy(data_iter, _count_correct(net))
 
 
-def _make_trainer(net_fn, lr, device):
-    """Build the net on `device`; return (step, evaluate, device name, net) for the shared loop."""
+def _make_trainer(net_fn, lr, device, plan=None):
+    """Build the net on `device`; return (step, evaluate, device name, net) for the shared loop.
+
+    The step follows `plan` (common/schedule.py; default: plain SGD at `lr`).
+    """
     if not callable(net_fn):
         raise TypeError(f"net_fn must be a function that builds the network, got {net_fn!r}")
     device_name = _device_name(device)
+    plan = plan or schedule.constant(lr)
     with tf.device(device_name):
         net = net_fn()  # Keras layers start with Glorot (Xavier) uniform weights
         _check_net(net)
-        optimizer = tf.keras.optimizers.SGD(learning_rate=lr)
+        optimizer = tf.keras.optimizers.SGD(learning_rate=plan.rate(0), momentum=plan.momentum)
         loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        next_rate = plan.follow(lambda rate: optimizer.learning_rate.assign(rate))  # a variable the graph reads
 
         @tf.function(reduce_retracing=True)
         def train_step(X, y):
@@ -116,6 +121,7 @@ def _make_trainer(net_fn, lr, device):
             if not net.built:
                 net(X[:1])
                 optimizer.build(net.trainable_variables)
+            next_rate()
             l, correct = train_step(X, y)
             return l * int(X.shape[0]), correct, int(X.shape[0])
 
@@ -125,11 +131,12 @@ def _make_trainer(net_fn, lr, device):
 def train(net_fn, train_iter, test_iter, num_epochs, lr, device):
     """train_ch6's work; returns (net, TrainingSummary)."""
     num_epochs, lr = training_args(num_epochs, lr)
-    step, evaluate, device_name, net = _make_trainer(net_fn, lr, device)
+    plan = presets.training_plan(lr, train_iter, num_epochs)
+    step, evaluate, device_name, net = _make_trainer(net_fn, lr, device, plan)
     with tf.device(device_name):
         on_gpu = tf.DeviceSpec.from_string(device_name).device_type == "GPU"
         train_iter, test_iter = resident.place((train_iter, test_iter), _resident_data(device_name), on_gpu)
-        return net, fit(step, evaluate, device_name, train_iter, test_iter, num_epochs)
+        return net, fit(step, evaluate, device_name, train_iter, test_iter, num_epochs, plan=plan)
 
 
 def train_ch6(net_fn, train_iter, test_iter, num_epochs, lr, device):

@@ -5,7 +5,7 @@ __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_acc
            "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table", "fast_mode",
            "batch_norm_settings", "export_weights", "import_weights"]
 
-from .common import resident
+from .common import presets, resident, schedule
 from .common.checks import gpu_index, instance_of, training_args
 from .common.data import load_data_fashion_mnist as _load
 from .common.frameworks import require
@@ -82,10 +82,14 @@ def evaluate_accuracy_gpu(net, data_iter, device=None):
         return accuracy(data_iter, count_correct)
 
 
-def _make_trainer(net, lr, device):
-    """Initialise `net` on `device`; return (step, evaluate, device name) for the shared loop."""
+def _make_trainer(net, lr, device, plan=None):
+    """Initialise `net` on `device`; return (step, evaluate, device name) for the shared loop.
+
+    The step follows `plan` (common/schedule.py; default: plain SGD at `lr`).
+    """
     _check_net(net)
     device = _as_device(device)
+    plan = plan or schedule.constant(lr)
 
     def init_weights(m):
         if type(m) in (nn.Linear, nn.Conv2d):
@@ -96,10 +100,16 @@ def _make_trainer(net, lr, device):
     net.to(device, memory_format=memory_format)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # the shapes repeat: let cuDNN pick its fastest kernels
-    optimizer = torch.optim.SGD(net.parameters(), lr=lr)
+    optimizer = torch.optim.SGD(net.parameters(), lr=plan.rate(0), momentum=plan.momentum)
     loss = nn.CrossEntropyLoss()
 
+    def set_lr(rate):
+        for group in optimizer.param_groups:
+            group["lr"] = rate
+    next_rate = plan.follow(set_lr)
+
     def step(X, y):
+        next_rate()
         net.train()
         X = X.to(device, non_blocking=True, memory_format=memory_format)
         y = y.to(device, non_blocking=True)
@@ -119,9 +129,10 @@ def train(net, train_iter, test_iter, num_epochs, lr, device):
     """train_ch6's work; returns a TrainingSummary instead of None."""
     num_epochs, lr = training_args(num_epochs, lr)
     device = _as_device(device)
-    trainer = _make_trainer(net, lr, device)
+    plan = presets.training_plan(lr, train_iter, num_epochs)
+    trainer = _make_trainer(net, lr, device, plan)
     train_iter, test_iter = resident.place((train_iter, test_iter), _resident_data(device), device.type == "cuda")
-    return fit(*trainer, train_iter, test_iter, num_epochs)
+    return fit(*trainer, train_iter, test_iter, num_epochs, plan=plan)
 
 
 def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
