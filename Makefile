@@ -26,8 +26,8 @@ help:
 	@echo "make browser install Chromium and CJK fonts with apt-get, for the browser test of the notebooks"
 	@echo "make data    install or download Fashion-MNIST and verify it"
 	@echo "make img     redraw the figures in img/ and embed them into the notebooks"
-	@echo "make bench   measure training and data-pipeline throughput into bench/results/ (about 8 minutes on 2 cores)"
-	@echo "make bench-classroom   time the classroom preset in every framework (about half an hour on 2 cores)"
+	@echo "make bench   training and data-pipeline throughput, d2l_compat's loop against a bare loop, into bench/results/ (its report says how long it took)"
+	@echo "make bench-classroom   the classroom preset, three runs per framework, with curves, into bench/results/ (one: BENCH_ARGS=\"--framework paddle\")"
 	@echo "make bench-exercises   train the exercises' comparison nets (exercises 4 and 6) in the classroom preset: three classroom runs each for PyTorch and TensorFlow"
 	@echo "make same-function   the five notebooks' ResNet-18 on the same weights and images, compared with PyTorch, into bench/results/"
 	@echo "make bench-gpu   on an NVIDIA GPU: the documents' full recipe per framework, then PyTorch's fast mode, into GPU_OUT (exits 3 without a GPU)"
@@ -99,11 +99,12 @@ img: $(VENV)/.installed
 	$(PY) img/draw_figures.py
 	$(PY) tools/embed_figures.py
 
+BENCH_ARGS ?=
 bench: $(VENV)/.installed
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 bench-classroom: $(VENV)/.installed
-	$(PY) bench/classroom.py
+	$(PY) bench/classroom.py $(BENCH_ARGS)
 
 bench-exercises: $(VENV)/.installed
 	$(PY) bench/exercises.py

@@ -27,8 +27,10 @@ class Batches:
     """An iterable of minibatches (X, y): X float32 in [0, 1] in the framework's layout.
 
     Training sets are reshuffled example by example at every pass; test sets keep their order.
-    While the model works on one batch, a thread gathers the next one.
+    While the model works on one batch, a thread gathers the next one (`prefetch`; bench/measure.py
+    measures the loop with it off).
     """
+    prefetch = True
 
     def __init__(self, images, labels, batch_size, shuffle, framework, convert, seed=None):
         self.images, self.labels = images, labels
@@ -54,6 +56,9 @@ class Batches:
         n = self.num_examples
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         slices = [order[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
+        if not self.prefetch:
+            yield from map(self._gather, slices)
+            return
         with ThreadPoolExecutor(max_workers=1) as pool:
             ahead = pool.submit(self._gather, slices[0])
             for k in range(len(slices)):
