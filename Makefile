@@ -20,7 +20,7 @@ help:
 	@echo "make check-cpu-plan   pip's dry-run report of what make setup installs: fails if it plans any CUDA package"
 	@echo "make test-other-python   CI's second environment: TensorFlow alone on Python 3.13 (OTHER_PYTHON, OTHER_FRAMEWORK)"
 	@echo "make test-numpy2   CI's third environment: PyTorch with NumPy 2 and no Jupyter, matplotlib or IPython"
-	@echo "make test    unit tests, then nbval over the five notebooks (smoke preset), then each framework's tests"
+	@echo "make test    unit tests, then nbval over the six notebooks (smoke preset), then each framework's tests"
 	@echo "make lab     open JupyterLab on notebooks/ with the project kernel"
 	@echo "make doctor  check this computer before the lesson: frameworks, GPU, data, kernel, disk, memory"
 	@echo "make browser install Chromium and CJK fonts with apt-get, for the browser test of the notebooks"
@@ -103,8 +103,11 @@ BENCH_ARGS ?=
 bench: $(VENV)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)
 
+# The notebooks quote the results and show the curves: refresh both from what was just measured.
 bench-classroom: $(VENV)/.installed
 	$(PY) bench/classroom.py $(BENCH_ARGS)
+	$(PY) tools/quote_results.py
+	$(PY) tools/embed_figures.py
 
 bench-exercises: $(VENV)/.installed
 	$(PY) bench/exercises.py

@@ -1,4 +1,5 @@
-"""Figures travel inside the notebooks, as attachments equal to their files in img/.
+"""Figures travel inside the notebooks, as attachments equal to their files in img/ (the
+measured training curves: in bench/results/).
 
 A link to ../img/ shows only when the Jupyter server's root lies above img/ (it did not under
 `make lab`); an attachment shows wherever the notebook is opened. tools/embed_figures.py (run by
@@ -25,6 +26,7 @@ spec.loader.exec_module(embed_figures)
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_image_is_an_attachment_equal_to_its_file_in_img(notebook):
+    folders = embed_figures.source_folders()
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     problems = []
     for index, cell in enumerate(cells):
@@ -39,10 +41,11 @@ def test_every_image_is_an_attachment_equal_to_its_file_in_img(notebook):
             bundle = cell.get("attachments", {}).get(name)
             if not bundle:
                 problems.append(f"cell {index}: no attachment named {name}")
-            elif not (ROOT / "img" / name).is_file():
-                problems.append(f"cell {index}: attachment {name} has no file img/{name}")
-            elif base64.b64decode(next(iter(bundle.values()))) != (ROOT / "img" / name).read_bytes():
-                problems.append(f"cell {index}: attachment {name} differs from img/{name}")
+            elif (folder := embed_figures.source_of(name, folders)) is None:
+                problems.append(f"cell {index}: attachment {name} has no file img/{name} or bench/results/{name}")
+            elif base64.b64decode(next(iter(bundle.values()))) != (folder / name).read_bytes():
+                problems.append(f"cell {index}: attachment {name} differs from "
+                                f"{(folder / name).relative_to(ROOT)}")
     assert not problems, f"{notebook.name}: " + "; ".join(problems) + f". To fix: {FIX}"
 
 
@@ -102,6 +105,23 @@ def test_a_pasted_attachment_is_kept_and_an_unused_one_dropped(tree):
                   attachments={"pasted.gif": pasted, "old.png": attachment(b"unused")})
     cell = nbformat.reads(embed_figures.embed(path, tree / "img"), as_version=4).cells[0]
     assert cell.attachments == {"pasted.gif": pasted, "block.png": attachment(b"\x89PNG first drawing")}
+
+
+def test_a_measured_curve_is_embedded_from_bench_results(tree, monkeypatch):
+    results = tree / "bench" / "results"
+    results.mkdir(parents=True)
+    (results / "classroom-torch.png").write_bytes(b"\x89PNG curve")
+    monkeypatch.setattr(embed_figures, "RESULTS", results)
+    path = tree / "notebooks" / "n.ipynb"
+    make_notebook(path, "![曲线](../bench/results/classroom-torch.png) ![b](../img/block.svg)")
+    cell = nbformat.reads(embed_figures.embed(path, tree / "img"), as_version=4).cells[0]
+    assert cell.source == "![曲线](attachment:classroom-torch.png) ![b](attachment:block.png)"
+    assert cell.attachments == {"classroom-torch.png": attachment(b"\x89PNG curve"),
+                                "block.png": attachment(b"\x89PNG first drawing")}
+    (results / "classroom-torch.png").unlink()
+    with pytest.raises(embed_figures.FigureError,
+                       match=r"bench/results/classroom-torch.png is missing: run `make bench-classroom`"):
+        embed_figures.embed(path, tree / "img")
 
 
 def test_a_figure_missing_from_img_is_a_clear_error_and_nothing_is_written(tree, monkeypatch):

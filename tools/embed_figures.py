@@ -1,12 +1,14 @@
-"""Carry the figures of img/ inside the notebooks, as attachments of their markdown cells.
+"""Carry the figures of img/ (and the measured curves of bench/results/) inside the notebooks,
+as attachments of their markdown cells.
 
 Usage: python tools/embed_figures.py [--check] [NOTEBOOK ...]   (default: every notebook)
 
 A link `![alt](../img/NAME)` only shows when the Jupyter server's root lies above img/, so
 `jupyter lab` started in notebooks/ shows broken images. An attachment travels with the notebook.
 This tool rewrites such links to `![alt](attachment:NAME)` and stores the bytes of img/NAME as
-that cell's attachment; run again (`make img` does), it refreshes the attachments from img/, so
-img/ stays the source of truth. `--check` changes nothing and exits 1 when a notebook is stale.
+that cell's attachment; run again (`make img` and `make bench-classroom` do), it refreshes the
+attachments from their files, so img/ and bench/results/ stay the source of truth. `--check`
+changes nothing and exits 1 when a notebook is stale.
 
 JupyterLab and Notebook 7 show PNG, JPEG, GIF and WebP attachments but refuse SVG ones
 ("Cannot render unknown image mime type"), so a link to img/NAME.svg is embedded from the PNG
@@ -23,17 +25,28 @@ import nbformat
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 IMG = ROOT / "img"
+RESULTS = ROOT / "bench" / "results"
 MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
         ".webp": "image/webp"}
 LINK = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<target>[^)\s]+)(?P<title>\s+\"[^\"]*\")?\)")
-FIGURE_TARGET = re.compile(r"^(?:\.\./img/|attachment:)(?P<name>[^/]+)$")
+FIGURE_TARGET = re.compile(r"^(?P<folder>\.\./img/|\.\./bench/results/|attachment:)(?P<name>[^/]+)$")
 
 
 class FigureError(Exception):
     """A link names a figure that img/ cannot provide."""
 
 
-def attachment_name(name, img_dir):
+def source_folders(img_dir=None):
+    """Where linked figures come from: link prefix -> folder (img/ first, then bench/results/)."""
+    return {"../img/": img_dir or IMG, "../bench/results/": RESULTS}
+
+
+def source_of(name, folders):
+    """The folder an attachment `name` was embedded from, or None (a pasted image)."""
+    return next((folder for folder in folders.values() if (folder / name).is_file()), None)
+
+
+def attachment_name(name, img_dir, make_target="img", shown="img/"):
     """The file of `img_dir` that a link to `name` is embedded from (an SVG's PNG twin)."""
     path = pathlib.Path(name)
     if path.suffix.lower() == ".svg":
@@ -42,12 +55,13 @@ def attachment_name(name, img_dir):
         raise FigureError(f"{name}: JupyterLab shows only PNG, JPEG, GIF and WebP attachments")
     if not (img_dir / path.name).is_file():
         why = f" (the PNG drawn beside {name}: JupyterLab shows no SVG attachment)" if path.name != name else ""
-        raise FigureError(f"img/{path.name} is missing{why}: run `make img`")
+        raise FigureError(f"{shown}{path.name} is missing{why}: run `make {make_target}`")
     return path.name
 
 
-def embed_cell(cell, img_dir):
-    """Rewrite the figure links of one markdown cell and set its attachments from `img_dir`."""
+def embed_cell(cell, img_dir=None):
+    """Rewrite the figure links of one markdown cell and set its attachments from their files."""
+    folders = source_folders(img_dir)
     used = {}
     keep = dict(cell.get("attachments") or {})
 
@@ -56,11 +70,16 @@ def embed_cell(cell, img_dir):
         if not target:
             return match[0]  # a web address or some other image: not ours to change
         name = target["name"]
-        if match["target"].startswith("attachment:") and name in keep \
-                and not (img_dir / name).is_file():
-            return match[0]  # an attachment that did not come from img/ (a pasted image): keep it
-        name = attachment_name(name, img_dir)
-        data = (img_dir / name).read_bytes()
+        if target["folder"] == "attachment:":
+            folder = source_of(name, folders)
+            if folder is None and name in keep:
+                return match[0]  # an attachment that came from no folder of ours (a pasted image): keep it
+            folder = folder or folders["../img/"]
+        else:
+            folder = folders[target["folder"]]
+        shown = "img/" if folder == folders["../img/"] else "bench/results/"
+        name = attachment_name(name, folder, "img" if shown == "img/" else "bench-classroom", shown)
+        data = (folder / name).read_bytes()
         used[name] = {MIME[pathlib.Path(name).suffix.lower()]: base64.b64encode(data).decode("ascii")}
         return f"![{match['alt']}](attachment:{name}{match['title'] or ''})"
 
@@ -117,7 +136,7 @@ def main(argv):
         stale.append(path)
         if not check:
             write_atomically(path, text)
-            print(f"embedded the figures of img/ into {path.name}")
+            print(f"embedded the figures of img/ and bench/results/ into {path.name}")
     if check and stale:
         print("figures out of date in " + ", ".join(p.name for p in stale)
               + ": run `python tools/embed_figures.py` (or `make img`)", file=sys.stderr)
