@@ -43,7 +43,7 @@ class Preset:
         return f"[{self.name} preset] {what}{optimizer}; tested on {self.test_size} test images; {how_back}."
 
 
-SMOKE = Preset("smoke", train_size=512, test_size=256, num_epochs=1)
+SMOKE = Preset("smoke", train_size=256, test_size=128, num_epochs=1)
 CLASSROOM_IMAGES = 36000
 CLASSROOM = Preset("classroom", train_size=CLASSROOM_IMAGES, test_size=10000, num_epochs=1, resize=None,
                    batch_size=64, cycle=schedule.OneCycle(momentum=0.9, warmup=0.3))
