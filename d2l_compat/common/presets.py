@@ -1,6 +1,6 @@
 """Run presets that shrink the documents' recipe without changing the notebooks' code.
 
-- smoke (environment variable D2L_COMPAT_SMOKE=1): a few hundred images, one epoch; for tests and CI.
+- smoke (environment variable D2L_COMPAT_SMOKE=1): 64 training and 64 test images, one epoch; for tests and CI.
 - classroom (`d2l.classroom_preset(True)` in a notebook): one recipe for all five frameworks, small
   enough for a 2-core laptop CPU: CLASSROOM_IMAGES training images at their native 28x28, in batches
   of 64, one pass, SGD with momentum and a one-cycle learning rate peaking at the notebook's lr
@@ -43,7 +43,7 @@ class Preset:
         return f"[{self.name} preset] {what}{optimizer}; tested on {self.test_size} test images; {how_back}."
 
 
-SMOKE = Preset("smoke", train_size=256, test_size=128, num_epochs=1)
+SMOKE = Preset("smoke", train_size=64, test_size=64, num_epochs=1)
 CLASSROOM_IMAGES = 36000
 CLASSROOM = Preset("classroom", train_size=CLASSROOM_IMAGES, test_size=10000, num_epochs=1, resize=None,
                    batch_size=64, cycle=schedule.OneCycle(momentum=0.9, warmup=0.3))
