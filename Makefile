@@ -28,7 +28,7 @@ help:
 	@echo "make img     redraw the figures in img/ and embed them into the notebooks"
 	@echo "make bench   training and data-pipeline throughput, d2l_compat's loop against a bare loop, into bench/results/ (its report says how long it took)"
 	@echo "make bench-classroom   the classroom preset, three runs per framework, with curves, into bench/results/ (one: BENCH_ARGS=\"--framework paddle\")"
-	@echo "make bench-exercises   train the exercises' comparison nets (exercises 4 and 6) in the classroom preset: three classroom runs each for PyTorch and TensorFlow"
+	@echo "make bench-exercises   train the exercises' comparison nets (exercises 4 and 6) in the classroom preset (one run per net, PyTorch and TensorFlow), then quote them in the notebooks"
 	@echo "make same-function   the five notebooks' ResNet-18 on the same weights and images, compared with PyTorch, into bench/results/"
 	@echo "make bench-gpu   on an NVIDIA GPU: the documents' full recipe per framework, then PyTorch's fast mode, into GPU_OUT (exits 3 without a GPU)"
 	@echo "make clean   remove .venv and caches (keeps the data; 'make clean-data' removes downloaded data)"
@@ -111,6 +111,7 @@ bench-classroom: $(VENV)/.installed
 
 bench-exercises: $(VENV)/.installed
 	$(PY) bench/exercises.py
+	$(PY) tools/quote_results.py
 
 same-function: $(VENV)/.installed
 	$(PY) -m d2l_compat.same_function --save bench/results

@@ -143,7 +143,7 @@ def main(argv):
     write_atomically(RESULTS / "exercises.json", json.dumps(data, ensure_ascii=False, indent=1) + "\n")
     write_atomically(RESULTS / "exercises.md", markdown(data))
     print(markdown(data))
-    print("now run: python tools/quote_results.py")
+    print("the notebooks quote these through tools/quote_results.py (make bench-exercises runs it)")
 
 
 if __name__ == "__main__":
