@@ -73,17 +73,22 @@ browser:
 	command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 		echo "make browser: Chromium could not be installed (needs apt-get as root or with sudo); the browser test will be skipped"
 
+# Each run's time is printed at the end, and pytest lists its slowest tests (--durations): make test must
+# stay within 15 minutes on the slowest 2-core CPU of our kind.
 test: $(VENV)/.installed
-	@status=0; \
+	@status=0; times=""; \
 	echo "== framework-neutral tests and nbval over notebooks/ (each notebook in its own kernel)"; \
-	$(PY) -m pytest -rs tests notebooks || status=1; \
+	start=$$SECONDS; $(PY) -m pytest -rs --durations=8 tests notebooks || status=1; \
+	times="$$times\n  neutral + nbval + browser: $$((SECONDS - start)) s"; \
 	for fw in $(ALL_FRAMEWORKS); do \
 		if ! $(PY) -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$$fw') is None)"; then \
 			echo "== $$fw: not installed in $(VENV), its tests skipped (make setup FRAMEWORKS=\"$(CHOSEN) $$fw\" adds it)"; continue; \
 		fi; \
 		echo "== $$fw tests (a process of its own: the frameworks do not share one safely)"; \
-		$(PY) -m pytest tests --framework=$$fw || status=1; \
+		start=$$SECONDS; $(PY) -m pytest --durations=5 tests --framework=$$fw || status=1; \
+		times="$$times\n  $$fw: $$((SECONDS - start)) s"; \
 	done; \
+	echo -e "make test: time of each run (on $$($(PY) -c 'from d2l_compat.common import cpu; print(cpu.summary(cpu.describe()))'))$$times"; \
 	if [ $$status = 0 ]; then echo "make test: every run passed"; else echo "make test: FAILED (see the runs above)"; fi; \
 	exit $$status
 

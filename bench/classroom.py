@@ -33,6 +33,8 @@ import time
 
 import numpy as np
 
+from d2l_compat.common.cpu import summary as machine_line  # imports no framework
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 FRAMEWORKS = ("torch", "tensorflow", "mxnet", "paddle", "mindspore")
@@ -123,7 +125,7 @@ def table(data):
     p, t = data["preset"], data["target"]
     lines = [f"Classroom preset: {p['train_images']:,} training images at {p['image_size']}×{p['image_size']}, "
              f"one pass in batches of {p['batch_size']}, {p['optimizer']}, {p['schedule']}; tested on all "
-             f"{p['test_images']:,} test images. Measured {data['date']} on {data['machine']} by "
+             f"{p['test_images']:,} test images. Measured {data['date']} on {machine_line(data['machine'])} by "
              f"`make bench-classroom`; target: test accuracy ≥ {t['test_acc']} within "
              f"{t['training_seconds'] / 60:g} minutes of training, in every run.", "",
              "| framework | runs | test acc (min–max) | training time (max) | whole cell (max) | target met |",

@@ -22,6 +22,8 @@ import sys
 import tempfile
 import types
 
+from d2l_compat.common.cpu import summary as machine_line  # imports no framework
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 FRAMEWORKS = ("torch", "tensorflow", "mxnet", "paddle", "mindspore")
@@ -97,7 +99,7 @@ def write_atomically(path, text):
 
 def markdown(data):
     names = data["variants"]
-    rows = [f"Exercises 4 and 6 in the classroom preset, measured {data['date']} on {data['machine']} "
+    rows = [f"Exercises 4 and 6 in the classroom preset, measured {data['date']} on {machine_line(data['machine'])} "
             "by `make bench-exercises` (one run per net; test accuracy, train accuracy in brackets).", "",
             "| framework | epochs | " + " | ".join(names) + " | training time per net |",
             "|---|---:|" + "---:|" * len(names) + "---:|"]

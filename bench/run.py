@@ -22,6 +22,9 @@ RESULTS = ROOT / "bench" / "results"
 FRAMEWORKS = ("torch", "tensorflow", "mxnet", "paddle", "mindspore")
 MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
 CLASSROOM_MARKERS = ("<!-- classroom:start -->", "<!-- classroom:end -->")
+sys.path.insert(0, str(ROOT))
+from d2l_compat.common import cpu  # noqa: E402  (imports no framework)
+from d2l_compat.common.cpu import summary as machine_line  # noqa: E402
 WITHIN = 3  # the target: every framework within 3x of PyTorch's images/s
 # Why a framework is slower than that on a CPU, where it is; found by profiling (README, Benchmarks).
 REASONS = {
@@ -32,15 +35,8 @@ REASONS = {
 
 
 def machine():
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+    """This machine as the results files record it (d2l_compat.common.cpu.describe)."""
+    return cpu.describe()
 
 
 def measure(framework, args):
@@ -157,7 +153,7 @@ def main():
     began = time.perf_counter()
     results = [measure(fw, args) for fw in args.frameworks if importlib.util.find_spec(fw)]
     when = datetime.datetime.now().strftime("%Y-%m-%d")
-    header = (f"Measured {when} on {machine()} by `make bench` in {(time.perf_counter() - began) / 60:.1f} min "
+    header = (f"Measured {when} on {machine_line(machine())} by `make bench` in {(time.perf_counter() - began) / 60:.1f} min "
               "(each framework in its own process; what each figure is: bench/measure.py).")
     args.out.mkdir(parents=True, exist_ok=True)
     write_atomically(args.out / "latest.json", json.dumps({"machine": machine(), "date": when,

@@ -242,3 +242,9 @@ def _sgd_step(net, X, y, lr):
     canonical = _weights.canonical(_weight_slots(net), lambda p: by_name.get(p.name), FRAMEWORK)
     optimizer(grads)
     return y_hat.asnumpy(), float(l), canonical
+
+
+def _float64_net(build):
+    """MindSpore cannot make a float64 twin of the net: its CPU Conv2D and BatchNorm take float16 or float32 only."""
+    raise NotImplementedError("MindSpore's CPU kernels for Conv2D and BatchNorm accept float16 and float32 "
+                              "tensors only (MindSpore 2.8: 'must be a type of {Tensor[Float16], Tensor[Float32]}')")

@@ -179,3 +179,10 @@ def _sgd_step(net, X, y, lr):
                                FRAMEWORK)
     trainer.step(1)
     return y_hat.asnumpy(), float(loss), grads
+
+
+def _float64_net(build):
+    """A float64 twin of the notebook's net `build()` makes, for comparisons that rounding cannot decide."""
+    net = build()
+    net.cast("float64")
+    return net

@@ -161,7 +161,7 @@ def _read(parameter):
 
 
 def _write(parameter, value):
-    parameter.set_value(value)
+    parameter.set_value(value.astype(_read(parameter).dtype))  # Paddle refuses float32 values for a float64 twin
 
 
 def _run(layer, x, training):
@@ -187,3 +187,13 @@ def _sgd_step(net, X, y, lr):
     optimizer.step()
     optimizer.clear_grad()
     return y_hat.numpy(), float(loss), grads
+
+
+def _float64_net(build):
+    """A float64 twin of the notebook's net `build()` makes, for comparisons that rounding cannot decide."""
+    before = paddle.get_default_dtype()
+    paddle.set_default_dtype("float64")
+    try:
+        return build()
+    finally:
+        paddle.set_default_dtype(before)

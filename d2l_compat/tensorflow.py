@@ -221,7 +221,7 @@ batch_norm_settings = _batch_norm.settings_function(tf.keras.layers.BatchNormali
 
 def _sgd_step(net, X, y, lr):
     """One training-mode step as train_ch6 takes it: (logits, mean loss, canonical gradients)."""
-    loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True, dtype=net.compute_dtype)
     with tf.GradientTape() as tape:
         y_hat = net(from_nchw(X, FRAMEWORK), training=True)
         l = loss(y, y_hat)
@@ -230,3 +230,17 @@ def _sgd_step(net, X, y, lr):
     canonical = _weights.canonical(_weight_slots(net), lambda v: by_id.get(id(v)), FRAMEWORK)
     tf.keras.optimizers.SGD(learning_rate=lr).apply_gradients(zip(grads, net.trainable_variables))
     return y_hat.numpy(), float(l), canonical
+
+
+def _float64_net(build):
+    """A float64 twin of the notebook's net `build()` makes, for comparisons that rounding cannot decide.
+
+    Keras layers take the global dtype policy when they are created (floatx only decides it before the first
+    layer exists): the model is built under a float64 policy.
+    """
+    before = tf.keras.config.dtype_policy()
+    tf.keras.config.set_dtype_policy("float64")
+    try:
+        return _built(build())
+    finally:
+        tf.keras.config.set_dtype_policy(before)

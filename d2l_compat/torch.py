@@ -187,6 +187,42 @@ def _sgd_step(net, X, y, lr):
     return _read(y_hat), float(loss), grads
 
 
-def _float64_gradients(net, X, y):
-    """The gradients _sgd_step computes, in float64 on a copy of `net`: the exact function's, nearly."""
-    return _sgd_step(copy.deepcopy(net).double(), X.astype("float64"), y, 0.0)[2]
+def _float64_net(build):
+    """A float64 twin of the notebook's net `build()` makes, for comparisons that rounding cannot decide."""
+    return build().double()
+
+
+class _KinkMargins(torch.overrides.TorchFunctionMode):
+    """Records how far the inputs of every ReLU and max-pool lie from the points where their gradient jumps."""
+
+    def __init__(self):
+        super().__init__()
+        self.relu, self.max_pool, self.ties = [], [], 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        x = args[0] if args else None
+        if func in (torch.nn.functional.relu, torch.relu, torch.relu_):
+            self.relu.append(float(x.abs().min() / x.abs().max()))
+        elif func in (torch.nn.functional.max_pool2d, torch.max_pool2d) and not kwargs.get("ceil_mode"):
+            self._pool(x, *args[1:4])
+        return func(*args, **kwargs)
+
+    def _pool(self, x, kernel, stride=None, padding=0):
+        stride = stride or kernel
+        padded = nn.functional.pad(x.detach(), [padding] * 4, value=float("-inf"))
+        windows = padded.unfold(2, kernel, stride).unfold(3, kernel, stride).flatten(-2)
+        top = windows.topk(2, dim=-1).values
+        gaps = top[..., 0] - top[..., 1]
+        self.ties += int((gaps == 0).sum())  # equal maxima of equal inputs: either choice gives the same gradient
+        self.max_pool.append(float(gaps[gaps > 0].min() / x.abs().max()))
+
+
+def _kink_margins(net, x):
+    """In float64, training mode: the smallest |ReLU input| and the smallest gap between a max-pool window's two
+    largest inputs, each relative to that layer's largest |input|, and the number of exactly equal maxima."""
+    twin = copy.deepcopy(net).double().train()
+    margins = _KinkMargins()
+    with torch.no_grad(), margins:
+        twin(torch.from_numpy(x.astype("float64")))
+    return {"relu": min(margins.relu), "max_pool": min(margins.max_pool), "exact_ties": margins.ties}

@@ -24,6 +24,7 @@ import nbformat
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from d2l_compat.common import variants  # noqa: E402
+from d2l_compat.common.cpu import summary as machine_line  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 NOTEBOOKS = {"torch": "1-pytorch-resnet.ipynb", "mxnet": "2-mxnet-resnet.ipynb",
@@ -71,7 +72,7 @@ def quote_cpu(framework):
     if not rows:
         raise QuoteError(f"bench/results/latest.json has no train_96 for {framework}: run `make bench`")
     rate = rows[0]["train_96"]
-    return (f"`make bench` 于 {latest['date']} 在 {latest['machine']} 上测得，{NAMES[framework]} 按这一配方"
+    return (f"`make bench` 于 {latest['date']} 在 {machine_line(latest['machine'])} 上测得，{NAMES[framework]} 按这一配方"
             f"每秒约训练 {rate:.0f} 张 $96\\times 96$ 的图片，60 万张约需 {_duration(RECIPE_IMAGES / rate)}。")
 
 
@@ -92,7 +93,7 @@ def quote_classroom(framework):
         raise QuoteError(f"{png} (named in bench/results/classroom.json) is missing: run `make bench-classroom`")
     met = "达到" if fw["met"] else "未达到"
     return (f"{data['preset']['description_zh'].rstrip('。')}。`make bench-classroom` 于 {data['date']} 在 "
-            f"{data['machine']} 上实测 {NAMES[framework]}（{len(accs)} 次）：测试精度 {acc}，训练用时至多 "
+            f"{machine_line(data['machine'])} 上实测 {NAMES[framework]}（{len(accs)} 次）：测试精度 {acc}，训练用时至多 "
             f"{fw['max_training_seconds'] / 60:.1f} 分钟，{met}“{target['training_seconds'] / 60:g} 分钟内测试精度"
             f"不低于 {target['test_acc']:g}”的目标。")
 
@@ -168,7 +169,7 @@ def quote_exercises(framework):
         span = minutes[0] if minutes[0] == minutes[-1] else f"{minutes[0]}–{minutes[-1]}"
         rows.append(f"| {NAMES[fw]} | {runs[heads[0]]['epochs']} | " + " | ".join(cells) + f" | {span} 分钟 |")
     who = "、".join(NAMES[fw] for fw in measured)
-    return (f"\n\n`make bench-exercises` 于 {data['date']} 在 {data['machine']} 上用课堂模式实测了 {who}"
+    return (f"\n\n`make bench-exercises` 于 {data['date']} 在 {machine_line(data['machine'])} 上用课堂模式实测了 {who}"
             "（每个网络训练一次，其余框架未测）。表中是测试精度，括号内是训练精度：\n\n"
             + "\n".join(rows) + "\n\n")
 

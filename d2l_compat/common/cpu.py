@@ -17,3 +17,52 @@ def amd_with_avx2(cpuinfo="/proc/cpuinfo"):
     fields = dict(line.split(":", 1) for line in head.splitlines() if ":" in line)
     fields = {key.strip(): value.split() for key, value in fields.items()}
     return fields.get("vendor_id") == ["AuthenticAMD"] and "avx2" in fields.get("flags", [])
+
+
+# The vector extensions that decide which kernels oneDNN, MKL and Eigen run, as /proc/cpuinfo names them.
+ISA_FLAGS = (("amx_tile", "AMX"), ("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("sse4_2", "SSE4.2"))
+
+
+def _cpuinfo_fields(cpuinfo):
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
+            head = f.read(1 << 16).split("\n\n")[0]  # the first processor's block
+    except OSError:
+        return {}
+    return {key.strip(): value.strip() for key, value in
+            (line.split(":", 1) for line in head.splitlines() if ":" in line)}
+
+
+def _memory_gib(meminfo="/proc/meminfo"):
+    try:
+        with open(meminfo, encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return round(int(line.split()[1]) / 2**20, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def describe(cpuinfo="/proc/cpuinfo", meminfo="/proc/meminfo"):
+    """This machine as results files record it: CPU vendor, model name, family/model, vector ISA, cores, memory."""
+    import platform
+    fields = _cpuinfo_fields(cpuinfo)
+    flags = set(fields.get("flags", "").split())
+    return {"vendor": fields.get("vendor_id", platform.processor() or "unknown"),
+            "model_name": fields.get("model name", platform.machine()),
+            "family": fields.get("cpu family"), "model": fields.get("model"),
+            "isa": [name for flag, name in ISA_FLAGS if flag in flags],
+            "cores": usable_cores(), "memory_gib": _memory_gib(meminfo),
+            "system": f"{platform.system()} {platform.release()}"}
+
+
+def summary(machine):
+    """One line for a `describe()` record, e.g. 'AMD EPYC (family 25, model 17; AVX-512, AVX2), 2 cores, 23.4 GiB'."""
+    if isinstance(machine, str):  # results written before the machine was recorded in full
+        return machine
+    where = ", ".join(x for x in (f"family {machine['family']}" if machine.get("family") else "",
+                                  f"model {machine['model']}" if machine.get("model") else "") if x)
+    isa = ", ".join(machine["isa"][:2]) or "no AVX"
+    memory = f", {machine['memory_gib']} GiB" if machine.get("memory_gib") else ""
+    return f"{machine['model_name']} ({where}{'; ' if where else ''}{isa}), {machine['cores']} cores{memory}"

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import fashion_mnist, presets
+from . import fashion_mnist, memory, presets
 from .checks import positive_int
 from .layout import add_channel_axis
 
@@ -13,12 +13,13 @@ from .layout import add_channel_axis
 @functools.lru_cache(maxsize=2)
 def prepared_arrays(resize=None, preset=None):
     """(train_x, train_y, test_x, test_y): uint8 images (N, H, W) resized once, int32 labels."""
-    from .resize import resize_images
+    from .resize import CHUNK, resize_images
     train_x, train_y, test_x, test_y = fashion_mnist.load_arrays()
     if preset is not None:  # cut before resizing, so a small run never resizes the whole set
         train_x, train_y = train_x[:preset.train_size], train_y[:preset.train_size]
         test_x, test_y = test_x[:preset.test_size], test_y[:preset.test_size]
     if resize:
+        memory.check_resize((len(train_x), len(test_x)), train_x.shape[1:], resize, CHUNK)
         train_x, test_x = resize_images(train_x, resize), resize_images(test_x, resize)
     return train_x, train_y.astype(np.int32), test_x, test_y.astype(np.int32)
 

@@ -16,7 +16,10 @@ def bilinear_matrix(in_size, out_size):
     return (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def resize_images(images, size, chunk=4096):
+CHUNK = 4096
+
+
+def resize_images(images, size, chunk=CHUNK):
     """Resize uint8 images (N, H, W) to (N, size, size) uint8, vectorised, in memory-bounded chunks."""
     n, height, width = images.shape
     if (height, width) == (size, size):

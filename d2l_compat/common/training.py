@@ -1,5 +1,6 @@
 """The training loop behind every framework's train_ch6, written once."""
 import dataclasses
+import math
 
 from . import presets
 from .animator import Animator
@@ -18,6 +19,23 @@ class TrainingSummary:
     device: str
     epoch_seconds: tuple = ()    # training time of each epoch (evaluation not included)
     data_on_device: bool = False  # the data set was kept on the device (common/resident.py)
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The loss became NaN or infinite: training stopped there; the plot keeps what came before."""
+
+    def _render_traceback_(self):  # IPython shows the message alone: the frames inside d2l_compat do not help
+        return [f"{type(self).__name__}: {self}"]
+
+
+def diverged_message(epoch, batch, lr, preset_active):
+    """What happened and what to try, in Chinese and in English."""
+    advice_zh = "把学习率 lr 调小（例如减半）再试" + ("" if preset_active else "，或先用 d2l.classroom_preset(True) 的课堂设置")
+    advice_en = "try a lower lr (half, say)" + ("" if preset_active else ", or the classroom preset first")
+    return (f"第 {epoch} 个迭代周期的第 {batch} 个批量之后，训练损失变成了 nan 或无穷大：模型发散了，训练已停止"
+            f"（学习率 lr={lr:g}）。{advice_zh}。图中保留了发散之前的曲线。\n"
+            f"The training loss became NaN or infinite after batch {batch} of epoch {epoch}: the model diverged "
+            f"and training stopped (lr={lr:g}); {advice_en}. The plot keeps what was trained before.")
 
 
 def result_lines(summary):
@@ -47,6 +65,8 @@ def fit(step, evaluate, device_name, train_iter, test_iter, num_epochs, plan=Non
     `plan` (common/schedule.py), the optimizer plan the step follows, is named in the preset's
     banner. `on_progress(seconds, examples, train_loss, train_acc)`, if given, is called at
     every read-back with the training time and examples so far; its own time is not counted.
+    A NaN or infinite loss stops training with TrainingDivergedError (checked at every step on a
+    CPU, where reading the loss costs nothing, and at every read-back on a GPU).
     """
     preset = presets.active_preset()
     if preset is not None:
@@ -57,14 +77,20 @@ def fit(step, evaluate, device_name, train_iter, test_iter, num_epochs, plan=Non
     animator = Animator(xlabel='epoch', xlim=[1, num_epochs] if num_epochs > 1 else [0, 1],
                         legend=['train loss', 'train acc', 'test acc'])
     timer, num_batches, seen, epoch_seconds = Timer(), len(train_iter), 0, []
-    warn_cpu = preset is None and "cpu" in device_name.lower()
+    on_cpu = "cpu" in device_name.lower()
+    warn_cpu = preset is None and on_cpu
     for epoch in range(num_epochs):
         metric, pending = Accumulator(3), [0, 0, 0]
         timer.start()
         for i, (X, y) in enumerate(train_iter):
             pending = [a + b for a, b in zip(pending, step(X, y))]
             estimate = warn_cpu and i == min(4, num_batches - 1)
-            if estimate or (i + 1) % max(num_batches // 5, 1) == 0 or i == num_batches - 1:
+            read_back = estimate or (i + 1) % max(num_batches // 5, 1) == 0 or i == num_batches - 1
+            if (on_cpu or read_back) and not math.isfinite(float(pending[0])):
+                timer.stop()
+                raise TrainingDivergedError(diverged_message(epoch + 1, i + 1, plan.lr if plan else float("nan"),
+                                                             preset is not None))
+            if read_back:
                 metric.add(*pending)  # the one read-back from the device
                 pending = [0, 0, 0]
                 timer.stop()

@@ -102,6 +102,27 @@ def random_weights(seed=0):
     return {name: draw[field](shape).astype(np.float32) for name, (_, field, shape) in SHAPES.items()}
 
 
+KINK_FREE_BETA = 20.0
+
+
+def kink_free_weights(seed=0):
+    """random_weights(seed) moved away from every ReLU's kink: each batch norm's beta is KINK_FREE_BETA, far
+    beyond gamma times any normalised value here, and the 1x1 shortcuts' kernels and biases are made positive,
+    so every ReLU input is positive. Max-pool windows keep their near ties; same_function measures the margins.
+
+    The shortcut kernels are scaled to average their inputs and the dense kernel to the residual stream's
+    size (eight blocks adding about KINK_FREE_BETA each), so that the logits stay of order 1.
+    """
+    found = random_weights(seed)
+    for name, (kind, field, shape) in SHAPES.items():
+        if field == "beta":
+            found[name] = np.full_like(found[name], KINK_FREE_BETA)
+        elif ".conv3." in name:
+            found[name] = np.abs(found[name]) / np.float32(np.sqrt(shape[1]) if field == "weight" else 1)
+    found["dense.weight"] = found["dense.weight"] / np.float32(len(STAGES) * BLOCKS_PER_STAGE * KINK_FREE_BETA)
+    return found
+
+
 def check_weights(weights, source):
     """Return `weights` as float32 arrays if they are exactly this ResNet-18's; else a clear WeightFileError."""
     missing = [f"{name} {shape}" for name, (_, _, shape) in SHAPES.items() if name not in weights]
