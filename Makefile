@@ -11,7 +11,7 @@ CHOSEN = $(sort $(if $(filter all,$(FRAMEWORKS)),$(ALL_FRAMEWORKS),$(FRAMEWORKS)
 KERNEL := five-resnets
 
 .PHONY: help setup data browser test lab doctor img bench bench-classroom bench-exercises bench-gpu same-function lock clean clean-data \
-	setup-gpu check-cpu-plan test-other-python test-numpy2
+	setup-gpu check-cpu-plan test-other-python test-numpy2 notebooks
 
 help:
 	@echo "make setup   create .venv (Python 3.11, all five frameworks, pinned), register the Jupyter kernel, get the data"
@@ -26,6 +26,7 @@ help:
 	@echo "make browser install Chromium and CJK fonts with apt-get, for the browser test of the notebooks"
 	@echo "make data    install or download Fashion-MNIST and verify it"
 	@echo "make img     redraw the figures in img/ and embed them into the notebooks"
+	@echo "make notebooks   write notebooks 1-5 from their one source, lesson/resnet.md (CONTRIBUTING.md)"
 	@echo "make bench   training and data-pipeline throughput, d2l_compat's loop against a bare loop, into bench/results/ (its report says how long it took)"
 	@echo "make bench-classroom   the classroom preset, three runs per framework, with curves, into bench/results/ (one: BENCH_ARGS=\"--framework paddle\")"
 	@echo "make bench-exercises   train the exercises' comparison nets (exercises 4 and 6) in the classroom preset (one run per net, PyTorch and TensorFlow), then quote them in the notebooks"
@@ -168,3 +169,7 @@ clean:
 
 clean-data:
 	$(PY) -m d2l_compat.common.fashion_mnist remove-download
+
+# notebooks/1-5-*.ipynb from their one source, lesson/resnet.md (CONTRIBUTING.md): unchanged cells keep their outputs.
+notebooks: $(VENV)/.installed
+	$(PY) tools/lesson.py write
