@@ -37,12 +37,20 @@ def setup(d2l, framework, capsys):
     return make
 
 
+STEPS = 12
+
+
+def lowest_late_loss_ratio(losses):
+    """min of the last four losses / the first: batch statistics of 16 images make the first steps jumpy
+    (Paddle once went 2.7 -> 7.3 -> 1.4 in 8 steps), so the last few steps are judged, not the last one.
+    Its spread over runs and thread counts: bench/results/test_margins.md."""
+    return min(losses[-4:]) / losses[0]
+
+
 def test_the_step_lowers_the_loss_on_a_batch(setup):
     step, _, (X, y) = setup(schedule.constant(0.05))
-    losses = [float(step(X, y)[0]) / 16 for _ in range(12)]
-    # Batch statistics of 16 images make the first steps jumpy (Paddle once went 2.7 -> 7.3 -> 1.4
-    # in 8 steps), so judge the last few steps, not the last one.
-    assert min(losses[-4:]) < 0.5 * losses[0], losses
+    losses = [float(step(X, y)[0]) / 16 for _ in range(STEPS)]
+    assert lowest_late_loss_ratio(losses) < 0.5, losses
 
 
 def test_the_step_takes_each_steps_rate_from_the_plan(setup, framework):
