@@ -97,7 +97,9 @@ def test_mindspore_falls_back_to_pynative_where_it_cannot_compile(d2l, framework
     exec(compile(SOURCELESS, "<no source file>", "exec"), namespace)  # MindSpore's compiler cannot read it
     step, evaluate, _ = d2l._make_trainer(namespace["Net"](), 0.05, "CPU")
     X, y = next(iter(d2l.load_data_fashion_mnist(16)[0]))
-    losses = [float(step(X, y)[0]) / 16 for _ in range(8)]
+    # A linear model on one batch of 16: convex, so the loss falls step after step; eight steps once
+    # reached only 0.52 of the first loss, forty leave a wide margin under a half.
+    losses = [float(step(X, y)[0]) / 16 for _ in range(40)]
     assert losses[-1] < 0.5 * losses[0], losses
     assert 0 <= evaluate([(X, y)]) <= 1
     out = capsys.readouterr().out
