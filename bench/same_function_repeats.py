@@ -72,6 +72,7 @@ def main():
     args = parser.parse_args()
     settings = [(f"{n} thread{'s' * (n > 1)}{', AVX2 kernels' if args.avx2 else ''}",
                  {**thread_env(n), **(AVX2 if args.avx2 else {})}) for n in args.threads]
+    stem = ROOT / "bench" / "results" / f"same_function_repeats{'-avx2' if args.avx2 else ''}"
     report = {"date": datetime.date.today().isoformat(), "machine": cpu.describe(), "repeats": args.repeats,
               "settings": {}}
     for name, env in settings:
@@ -87,9 +88,12 @@ def main():
                   flush=True)
         report["settings"][name] = {"env": env, "failed_runs": failures, "worst_ratio": worst,
                                     "float32_gradients_max": float32}
-    stem = ROOT / "bench" / "results" / f"same_function_repeats{'-avx2' if args.avx2 else ''}"
-    stem.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
-    stem.with_suffix(".md").write_text(markdown(report))
+        if stem.with_suffix(".json").exists():  # settings measured earlier (other --threads) are kept
+            kept = json.loads(stem.with_suffix(".json").read_text())["settings"]
+            report["settings"] = {**{k: v for k, v in kept.items() if k not in report["settings"]},
+                                  **report["settings"]}
+        stem.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
+        stem.with_suffix(".md").write_text(markdown(report))
     print(markdown(report))
     return 1 if any(s["failed_runs"] for s in report["settings"].values()) else 0
 

@@ -178,6 +178,26 @@ def _serve(framework, conn):
             conn.send(("error", traceback.format_exc()))
 
 
+def _count(value, default):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def worker_environment(framework, environ=None):
+    """The environment of `framework`'s process: this one's, except where a framework would hang in it.
+
+    MXNet 1.9.1's float64 kernels, each parallel with OpenMP, hang (two threads spinning, no progress)
+    when the engine runs them on two or more workers at once; on one thread each they do not. So with
+    MXNET_CPU_WORKER_NTHREADS > 1, MXNet's process gets OMP_NUM_THREADS=1: as many threads in all.
+    """
+    env = dict(os.environ if environ is None else environ)
+    if framework == "mxnet" and _count(env.get("MXNET_CPU_WORKER_NTHREADS"), 1) > 1:
+        env["OMP_NUM_THREADS"] = "1"
+    return env
+
+
 class Workers:
     """One process per framework, started on first use and kept for later requests."""
 
@@ -196,7 +216,8 @@ class Workers:
         log = self.scratch / f"{framework}.log"
         with open(log, "wb") as out:  # the frameworks' start-up chatter goes here, not to the terminal
             command = [sys.executable, "-m", "d2l_compat.same_function", "--serve", framework, str(theirs.fileno())]
-            proc = subprocess.Popen(command, pass_fds=[theirs.fileno()], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+            proc = subprocess.Popen(command, pass_fds=[theirs.fileno()], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+                                    env=worker_environment(framework))
         theirs.close()
         self.procs[framework] = (proc, Connection(ours.detach()), log)
         self._answer(framework)

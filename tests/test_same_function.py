@@ -106,3 +106,10 @@ def test_readme_shows_the_committed_table():
     assert committed == sf.report(json.loads(sf.RESULTS.read_text(encoding="utf-8")))
     readme = README.read_text(encoding="utf-8")
     assert readme[readme.index(START) + len(START):readme.index(END)] == committed
+
+
+def test_mxnet_gets_one_openmp_thread_per_engine_worker_where_more_would_hang():
+    two = {"OMP_NUM_THREADS": "2", "MXNET_CPU_WORKER_NTHREADS": "2"}
+    assert sf.worker_environment("mxnet", two)["OMP_NUM_THREADS"] == "1"
+    assert sf.worker_environment("torch", two) == two
+    assert sf.worker_environment("mxnet", {"OMP_NUM_THREADS": "2"}) == {"OMP_NUM_THREADS": "2"}
