@@ -187,26 +187,26 @@ def _write_atomically(path, text):
             os.remove(tmp)
 
 
-def check(folder=ROOT / "notebooks", source=SOURCE):
-    """A line for each notebook of `folder` that is not what the source generates."""
+def _differing(folder, source):
+    """(path, generated text) of each notebook of `folder` that is not what the source generates."""
     lesson = load(source)
-    problems = []
     for framework in NOTEBOOKS:
         path, text = generate(lesson, framework, folder)
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            problems.append(f"{_shown(path)}: {first_difference(path, text)}")
-    return problems
+            yield path, text
+
+
+def check(folder=ROOT / "notebooks", source=SOURCE):
+    """A line for each notebook of `folder` that is not what the source generates."""
+    return [f"{_shown(path)}: {first_difference(path, text)}" for path, text in _differing(folder, source)]
 
 
 def write(folder=ROOT / "notebooks", source=SOURCE):
     """Rewrite the notebooks of `folder` that differ from what the source generates; returns them."""
-    lesson = load(source)
     written = []
-    for framework in NOTEBOOKS:
-        path, text = generate(lesson, framework, folder)
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            _write_atomically(path, text)
-            written.append(path)
+    for path, text in list(_differing(folder, source)):
+        _write_atomically(path, text)
+        written.append(path)
     return written
 
 
