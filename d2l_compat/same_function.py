@@ -490,8 +490,10 @@ def report(results):
                 if case in d:
                     lines.append(f"| {fw} | {size} | {names[case]} | "
                                  + " | ".join(_figure(d[case][k]) for k in MEASURES) + " |")
+    heads = {"inference": "logits, inference", "training": "logits, training", "worst_gradient": "gradient, worst tensor",
+             "step": "weights after the step"}
     lines += ["", "Limits that decide `make test` (at 96×96 only for the frameworks without 'same' padding):", "",
-              "| case | " + " | ".join(MEASURES) + " |", "|---|" + "---:|" * len(MEASURES)]
+              "| case | " + " | ".join(heads.get(k, k) for k in MEASURES) + " |", "|---|" + "---:|" * len(MEASURES)]
     lines += [f"| {names[case]} | {_limit_row(limit)} |" for case, limit in CASES.items()]
     lines += ["", "Float32 gradients against PyTorch's float64 gradients, random weights (reported): "
               + "; ".join(f"{fw} " + ", ".join(_figure(e["sizes"][str(size)]["gradients_vs_float64"])
