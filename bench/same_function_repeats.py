@@ -104,6 +104,8 @@ def markdown(report):
              f"{report['repeats']} runs of `make same-function` per setting.", "",
              "| setting | runs failed | closest to its limit (value / limit, worst run) | float32 gradients, "
              "largest (reported; the old limits were 1e-3, MXNet and TensorFlow 1e-2) |", "|---|---:|---|---|"]
+    if report.get("note"):
+        lines[1:1] = ["", report["note"]]
     for name, s in report["settings"].items():
         top = sorted(s["worst_ratio"].items(), key=lambda kv: -kv[1])[:3]
         lines.append(f"| {name} | {s['failed_runs']} of {report['repeats']} | "
