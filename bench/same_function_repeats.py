@@ -27,11 +27,6 @@ from d2l_compat.common import cpu  # noqa: E402
 AVX2 = {"ONEDNN_MAX_CPU_ISA": "AVX2", "DNNL_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
 
 
-def thread_env(n):
-    return {name: str(n) for name in ("OMP_NUM_THREADS", "MXNET_CPU_WORKER_NTHREADS", "TF_NUM_INTRAOP_THREADS",
-                                      "TF_NUM_INTEROP_THREADS")}
-
-
 def one_run(env):
     """One `python -m d2l_compat.same_function` in `env`: (its results, its exit status)."""
     with tempfile.TemporaryDirectory() as folder:
@@ -71,7 +66,7 @@ def main():
     parser.add_argument("--avx2", action="store_true", help="run every thread setting with AVX2 kernels")
     args = parser.parse_args()
     settings = [(f"{n} thread{'s' * (n > 1)}{', AVX2 kernels' if args.avx2 else ''}",
-                 {**thread_env(n), **(AVX2 if args.avx2 else {})}) for n in args.threads]
+                 {**cpu.thread_environment(n), **(AVX2 if args.avx2 else {})}) for n in args.threads]
     stem = ROOT / "bench" / "results" / f"same_function_repeats{'-avx2' if args.avx2 else ''}"
     report = {"date": datetime.date.today().isoformat(), "machine": cpu.describe(), "repeats": args.repeats,
               "settings": {}}

@@ -34,18 +34,14 @@ def measure(framework, runs):
     found = {"learning": [], "step": []}
     for _ in range(runs):
         with contextlib.redirect_stdout(io.StringIO()):
-            net = build_namespace(framework)["net"]
             active, presets.active_preset = presets.active_preset, lambda: test_training.SHORT_RUN
             try:
-                train_iter, test_iter = d2l.load_data_fashion_mnist(32)
-                result = d2l.train(net, train_iter, test_iter, 10, 0.05, d2l.try_gpu())
+                summary = test_training.train_short_run(d2l, framework)
             finally:
                 presets.active_preset = active
-            summary = result[1] if isinstance(result, tuple) else result
             found["learning"].append((summary.train_acc, summary.test_acc))
-            made = d2l._make_trainer(build_namespace(framework)["net"], 0.05, d2l.try_gpu(), schedule.constant(0.05))
-            X, y = next(iter(d2l.load_data_fashion_mnist(16)[0]))
-            losses = [float(made[0](X, y)[0]) / 16 for _ in range(test_trainer_step.STEPS)]
+            step = d2l._make_trainer(build_namespace(framework)["net"], 0.05, d2l.try_gpu(), schedule.constant(0.05))[0]
+            losses = test_trainer_step.losses_on_one_batch(step, next(iter(d2l.load_data_fashion_mnist(16)[0])))
         found["step"].append(test_trainer_step.lowest_late_loss_ratio(losses))
     return found
 
@@ -82,8 +78,7 @@ def main():
     report["machine_line"] = cpu.summary(report["machine"])
     for fw in args.frameworks:
         for n in args.threads:
-            env = {**os.environ, **{k: str(n) for k in ("OMP_NUM_THREADS", "MXNET_CPU_WORKER_NTHREADS",
-                                                         "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")}}
+            env = {**os.environ, **cpu.thread_environment(n)}
             done = subprocess.run([sys.executable, __file__, "--measure", fw, str(args.runs)], env=env, cwd=ROOT,
                                   capture_output=True, text=True, timeout=3600)
             if done.returncode:

@@ -6,7 +6,6 @@ GPUs it sees. Then the Fashion-MNIST files (where, checksums verified), the Jupy
 only when the notebooks can run: at least one framework imports, the data is verified and the
 kernel is registered. No framework is imported here: each is tried in a subprocess of its own.
 """
-import contextlib
 import json
 import os
 import shutil
@@ -16,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import FRAMEWORKS
-from .common import fashion_mnist
+from .common import fashion_mnist, memory
 from .common.errors import DatasetCorruptError, DatasetNotFoundError
 
 KERNEL = "five-resnets"  # the kernel `make setup` registers (Makefile: KERNEL)
@@ -167,13 +166,8 @@ def check_kernel(report, kernel):
 
 
 def available_memory_gb():
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) / 2**20
-    with contextlib.suppress(ValueError, OSError, AttributeError):
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
-    return None
+    found = memory.available_bytes()
+    return None if found is None else found / 2**30
 
 
 def check_machine(report, folder):

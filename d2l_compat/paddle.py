@@ -161,7 +161,8 @@ def _read(parameter):
 
 
 def _write(parameter, value):
-    parameter.set_value(value.astype(_read(parameter).dtype))  # Paddle refuses float32 values for a float64 twin
+    # Paddle refuses float32 values for a float64 twin's parameters ("paddle.float64" names NumPy's dtype too)
+    parameter.set_value(value.astype(str(parameter.dtype).rsplit(".", 1)[-1]))
 
 
 def _run(layer, x, training):

@@ -47,9 +47,15 @@ def lowest_late_loss_ratio(losses):
     return min(losses[-4:]) / losses[0]
 
 
+def losses_on_one_batch(step, batch):
+    """The mean loss of each of STEPS steps on the same batch (shared with bench/test_margins.py)."""
+    X, y = batch
+    return [float(step(X, y)[0]) / 16 for _ in range(STEPS)]
+
+
 def test_the_step_lowers_the_loss_on_a_batch(setup):
-    step, _, (X, y) = setup(schedule.constant(0.05))
-    losses = [float(step(X, y)[0]) / 16 for _ in range(STEPS)]
+    step, _, batch = setup(schedule.constant(0.05))
+    losses = losses_on_one_batch(step, batch)
     assert lowest_late_loss_ratio(losses) < 0.5, losses
 
 

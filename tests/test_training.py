@@ -30,12 +30,16 @@ def short_run(monkeypatch):
     monkeypatch.setattr(presets, "active_preset", lambda: SHORT_RUN)
 
 
-def test_resnet18_learns_and_prints_the_documents_lines(d2l, framework, short_run, capsys):
-    namespace = build_namespace(framework)
-    capsys.readouterr()
+def train_short_run(d2l, framework):
+    """Train the notebook's net under the active preset (SHORT_RUN here and in bench/test_margins.py); its summary."""
+    net = build_namespace(framework)["net"]
     train_iter, test_iter = d2l.load_data_fashion_mnist(32)
-    result = d2l.train(namespace["net"], train_iter, test_iter, 10, 0.05, d2l.try_gpu())
-    summary = result[1] if isinstance(result, tuple) else result
+    result = d2l.train(net, train_iter, test_iter, 10, 0.05, d2l.try_gpu())
+    return result[1] if isinstance(result, tuple) else result
+
+
+def test_resnet18_learns_and_prints_the_documents_lines(d2l, framework, short_run, capsys):
+    summary = train_short_run(d2l, framework)
     lines = capsys.readouterr().out.strip().splitlines()
     print("\n".join(lines))
     assert RESULT_LINE.match(lines[-2]) and SPEED_LINE.match(lines[-1]), lines[-2:]

@@ -9,14 +9,8 @@ def usable_cores():
 
 def amd_with_avx2(cpuinfo="/proc/cpuinfo"):
     """True on an AMD processor with AVX2, read from /proc/cpuinfo (False where it cannot be read)."""
-    try:
-        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
-            head = f.read(1 << 16)
-    except OSError:
-        return False
-    fields = dict(line.split(":", 1) for line in head.splitlines() if ":" in line)
-    fields = {key.strip(): value.split() for key, value in fields.items()}
-    return fields.get("vendor_id") == ["AuthenticAMD"] and "avx2" in fields.get("flags", [])
+    fields = _cpuinfo_fields(cpuinfo)
+    return fields.get("vendor_id") == "AuthenticAMD" and "avx2" in fields.get("flags", "").split()
 
 
 # The vector extensions that decide which kernels oneDNN, MKL and Eigen run, as /proc/cpuinfo names them.
@@ -33,15 +27,19 @@ def _cpuinfo_fields(cpuinfo):
             (line.split(":", 1) for line in head.splitlines() if ":" in line)}
 
 
-def _memory_gib(meminfo="/proc/meminfo"):
-    try:
-        with open(meminfo, encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return round(int(line.split()[1]) / 2**20, 1)
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+# The thread counts that the five frameworks read (Paddle follows OMP_NUM_THREADS).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MXNET_CPU_WORKER_NTHREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def thread_environment(n):
+    """The environment variables that give every framework `n` threads."""
+    return {name: str(n) for name in THREAD_VARIABLES}
+
+
+def _total_gib(meminfo):
+    from .memory import meminfo_bytes
+    total = meminfo_bytes("MemTotal", meminfo)
+    return None if total is None else round(total / 2**30, 1)
 
 
 def describe(cpuinfo="/proc/cpuinfo", meminfo="/proc/meminfo"):
@@ -53,7 +51,7 @@ def describe(cpuinfo="/proc/cpuinfo", meminfo="/proc/meminfo"):
             "model_name": fields.get("model name", platform.machine()),
             "family": fields.get("cpu family"), "model": fields.get("model"),
             "isa": [name for flag, name in ISA_FLAGS if flag in flags],
-            "cores": usable_cores(), "memory_gib": _memory_gib(meminfo),
+            "cores": usable_cores(), "memory_gib": _total_gib(meminfo),
             "system": f"{platform.system()} {platform.release()}"}
 
 

@@ -6,15 +6,23 @@ class NotEnoughMemoryError(MemoryError):
     """The data asked for does not fit in this computer's memory; the message gives the sizes."""
 
 
-def available_bytes(meminfo="/proc/meminfo"):
-    """Memory this process can still use (Linux's MemAvailable), or None where it cannot be read."""
+def meminfo_bytes(key, meminfo="/proc/meminfo"):
+    """One /proc/meminfo figure (MemTotal, MemAvailable, ...) in bytes, or None where it cannot be read."""
     try:
         with open(meminfo, encoding="utf-8") as f:
             for line in f:
-                if line.startswith("MemAvailable:"):
+                if line.startswith(f"{key}:"):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
+    return None
+
+
+def available_bytes(meminfo="/proc/meminfo"):
+    """Memory this process can still use (Linux's MemAvailable), or None where it cannot be read."""
+    found = meminfo_bytes("MemAvailable", meminfo)
+    if found is not None:
+        return found
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):
