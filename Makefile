@@ -11,7 +11,7 @@ CHOSEN = $(sort $(if $(filter all,$(FRAMEWORKS)),$(ALL_FRAMEWORKS),$(FRAMEWORKS)
 KERNEL := five-resnets
 
 .PHONY: help setup data browser test lab doctor img bench bench-classroom bench-exercises bench-gpu same-function lock clean clean-data \
-	setup-gpu check-cpu-plan test-other-python test-numpy2 notebooks
+	setup-gpu check-cpu-plan test-other-python test-numpy2 notebooks book book-serve bench-degradation
 
 help:
 	@echo "make setup   create .venv (Python 3.11, all five frameworks, pinned), register the Jupyter kernel, get the data"
@@ -27,9 +27,12 @@ help:
 	@echo "make data    install or download Fashion-MNIST and verify it"
 	@echo "make img     redraw the figures in img/ and embed them into the notebooks"
 	@echo "make notebooks   write notebooks 1-5 from their one source, lesson/resnet.md (CONTRIBUTING.md)"
+	@echo "make book   the HTML book into build/book/: the chapter with five synced framework tabs, the variants, offline"
+	@echo "make book-serve   build the book, then serve it on http://127.0.0.1:8000 (BOOK_PORT=...)"
 	@echo "make bench   training and data-pipeline throughput, d2l_compat's loop against a bare loop, into bench/results/ (its report says how long it took)"
 	@echo "make bench-classroom   the classroom preset, three runs per framework, with curves, into bench/results/ (one: BENCH_ARGS=\"--framework paddle\")"
-	@echo "make bench-exercises   train the exercises' comparison nets (exercises 4 and 6) in the classroom preset (one run per net, PyTorch and TensorFlow), then quote them in the notebooks"
+	@echo "make bench-exercises   train the exercises' comparison nets (exercises 4 and 6) in the classroom preset (one run per net, all five frameworks), then quote them in the notebooks"
+	@echo "make bench-degradation   exercise 6, continued: plain and residual nets of 18 and 34 layers, their training-loss curves, all five frameworks, then quote and embed them"
 	@echo "make same-function   the five notebooks' ResNet-18 on the same weights and images, compared with PyTorch, into bench/results/"
 	@echo "make bench-gpu   on an NVIDIA GPU: the documents' full recipe per framework, then PyTorch's fast mode, into GPU_OUT (exits 3 without a GPU)"
 	@echo "make clean   remove .venv and caches (keeps the data; 'make clean-data' removes downloaded data)"
@@ -119,6 +122,11 @@ bench-exercises: $(VENV)/.installed
 	$(PY) bench/exercises.py
 	$(PY) tools/quote_results.py
 
+bench-degradation: $(VENV)/.installed
+	$(PY) bench/degradation.py
+	$(PY) tools/quote_results.py
+	$(PY) tools/embed_figures.py
+
 same-function: $(VENV)/.installed
 	$(PY) -m d2l_compat.same_function --save bench/results
 
@@ -173,3 +181,11 @@ clean-data:
 # notebooks/1-5-*.ipynb from their one source, lesson/resnet.md (CONTRIBUTING.md): unchanged cells keep their outputs.
 notebooks: $(VENV)/.installed
 	$(PY) tools/lesson.py write
+
+# The HTML book (tools/book.py): build/book/, from lesson/resnet.md and the notebooks' stored outputs, offline.
+book: $(VENV)/.installed
+	$(PY) tools/book.py build
+
+BOOK_PORT ?= 8000
+book-serve: book
+	$(PY) tools/book.py serve --port $(BOOK_PORT)

@@ -154,12 +154,27 @@ def plot(framework, entry, path, target=TARGET):
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
-    fig = Figure(figsize=(4.2, 3.0))
+    from d2l_compat.common import fonts
+    with matplotlib.rc_context(fonts.rc()):  # the labels are Chinese, as the notebooks that show them
+        fig = _draw_curves(Figure(figsize=(4.2, 3.0)), framework, entry, target, fonts.chinese)
+    path = pathlib.Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
+    os.close(fd)
+    fig.savefig(tmp, dpi=100, metadata={"Software": None})
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+FIGURE_NAMES = {"torch": "PyTorch", "tensorflow": "TensorFlow", "mxnet": "MXNet", "paddle": "飞桨", "mindspore": "MindSpore"}
+
+
+def _draw_curves(fig, framework, entry, target, chinese):
     ax = fig.subplots()
     for k, run in enumerate(entry["runs"]):
         minutes = [p[0] for p in run["curve"]]
         tested = [(p[0], p[3]) for p in run["curve"] if p[3] is not None]
-        labels = ("train loss", "train acc", "test acc") if k == 0 else (None, None, None)
+        labels = chinese(("训练损失", "训练精度", "测试精度"), ("train loss", "train acc", "test acc")) if k == 0 \
+            else (None, None, None)
         ax.plot(minutes, [p[1] for p in run["curve"]], "-", color="C0", alpha=0.8, label=labels[0])
         ax.plot(minutes, [p[2] for p in run["curve"]], "--", color="C3", alpha=0.8, label=labels[1])
         ax.plot(*zip(*tested), "-.o", color="C2", markersize=3, alpha=0.8, label=labels[2])
@@ -168,17 +183,14 @@ def plot(framework, entry, path, target=TARGET):
     ax.set_xlim(0, max(target["training_seconds"] / 60, max(r["curve"][-1][0] for r in entry["runs"])) * 1.02)
     highest_loss = max(p[1] for r in entry["runs"] for p in r["curve"])
     ax.set_ylim(0, max(1.0, min(highest_loss, 2.5) * 1.05))
-    ax.set_xlabel("minutes of training (2-core CPU)")
-    ax.set_title(f"{framework}: classroom preset, {len(entry['runs'])} runs", fontsize=9)
+    runs = len(entry["runs"])
+    ax.set_xlabel(chinese("训练时间（分钟）", "minutes of training"))
+    ax.set_title(chinese(f"{FIGURE_NAMES.get(framework, framework)}：课堂模式，{runs} 次",
+                         f"{framework}: classroom preset, {runs} runs"), fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    path = pathlib.Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp, dpi=100, metadata={"Software": None})
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    return fig
 
 
 def measure(framework, runs, images):

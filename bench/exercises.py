@@ -1,6 +1,6 @@
 """Run the notebooks' comparison of exercises 4 and 6 in the classroom preset and record the results.
 
-    python bench/exercises.py [FRAMEWORK ...]          `make bench-exercises` (default: torch tensorflow)
+    python bench/exercises.py [FRAMEWORK ...]          `make bench-exercises` (default: all five)
     python bench/exercises.py --smoke [FRAMEWORK ...]  a few hundred images per net: checks the procedure,
                                                        prints the results and writes nothing
 
@@ -27,7 +27,7 @@ from d2l_compat.common.cpu import summary as machine_line  # imports no framewor
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 FRAMEWORKS = ("torch", "tensorflow", "mxnet", "paddle", "mindspore")
-DEFAULT = ("torch", "tensorflow")
+DEFAULT = FRAMEWORKS  # each notebook quotes its own framework's row
 NAMES = {"torch": "PyTorch", "tensorflow": "TensorFlow", "mxnet": "MXNet", "paddle": "PaddlePaddle",
          "mindspore": "MindSpore"}
 
@@ -35,8 +35,9 @@ NAMES = {"torch": "PyTorch", "tensorflow": "TensorFlow", "mxnet": "MXNet", "padd
 SMOKE = dict(train_size=256, test_size=128, num_epochs=1, resize=None, batch_size=64)
 
 
-def compare(framework, preset=None):
-    """Run the notebook's comparison cell; return ({net name: TrainingSummary}, the preset it ran in).
+def compare(framework, preset=None, name=None):
+    """Run the notebook's comparison cell (of `name`, default exercises 4 and 6's); return
+    ({net name: TrainingSummary}, the preset it ran in).
 
     `preset` (a presets.Preset) replaces the classroom preset for a short check. The smoke
     environment variable is lifted meanwhile: the cell skips its training under it.
@@ -44,8 +45,9 @@ def compare(framework, preset=None):
     sys.path.insert(0, str(ROOT / "tests"))
     from exercise_code import COMPARISON_NAME, build_exercises, comparison_cell
     from d2l_compat.common import presets
+    name = name or COMPARISON_NAME
     d2l = importlib.import_module(f"d2l_compat.{framework}")
-    namespace = build_exercises(framework)
+    namespace = build_exercises(framework, name)
     summaries, used = [], []
 
     def train_ch6(net, train_iter, test_iter, num_epochs, lr, device=None):
@@ -64,16 +66,16 @@ def compare(framework, preset=None):
     if preset is not None:
         presets.active_preset = lambda: preset
     try:
-        exec(compile(comparison_cell(framework), f"<comparison_{framework}>", "exec"), namespace)
+        exec(compile(comparison_cell(framework, name), f"<comparison_{framework}>", "exec"), namespace)
     finally:
         presets.active_preset = active
         d2l.classroom_preset(False)
         if smoke_env is not None:
             os.environ[presets.SMOKE_ENV] = smoke_env
-    names = list(namespace[COMPARISON_NAME])
+    names = list(namespace[name])
     if len(summaries) != len(names):
         raise RuntimeError(f"{framework}: the comparison cell trained {len(summaries)} nets, "
-                           f"{COMPARISON_NAME} names {len(names)}")
+                           f"{name} names {len(names)}")
     return dict(zip(names, summaries)), used[0]
 
 
@@ -112,40 +114,65 @@ def markdown(data):
     return "\n".join(rows) + "\n"
 
 
-def main(argv):
+def frameworks_asked(argv, default):
+    """(smoke?, the frameworks named on the command line, else `default`), or SystemExit naming the choices."""
     smoke = "--smoke" in argv
-    chosen = [a for a in argv if a != "--smoke"] or list(DEFAULT)
+    chosen = [a for a in argv if a != "--smoke"] or list(default)
     unknown = [fw for fw in chosen if fw not in FRAMEWORKS]
     if unknown:
         raise SystemExit(f"unknown framework(s) {', '.join(unknown)}; choose from {', '.join(FRAMEWORKS)}")
-    sys.path.insert(0, str(ROOT / "bench"))
-    from run import machine
+    return smoke, chosen
+
+
+def measure_each(script, chosen, smoke, what, show):
+    """Run `script --one FRAMEWORK` in a process of its own per framework; (results, the nets' names).
+
+    `show(framework, result)` prints each result as it arrives; a failure stops with nothing written.
+    """
     results, names = {}, None
     for fw in chosen:
         if importlib.util.find_spec(fw) is None:
             raise SystemExit(f"{fw} is not installed; run `make setup`, or name other frameworks")
-        print(f"exercises 4 and 6: {fw} ...", flush=True)
-        args = [sys.executable, __file__, "--one", fw] + (["--smoke"] if smoke else [])
-        out = subprocess.run(args, capture_output=True, text=True)
+        print(f"{what}: {fw} ...", flush=True)
+        out = subprocess.run([sys.executable, script, "--one", fw] + (["--smoke"] if smoke else []),
+                             capture_output=True, text=True)
         if out.returncode != 0:
             raise SystemExit(f"{fw} failed; nothing written:\n{out.stderr[-3000:]}")
         results[fw] = json.loads(out.stdout.strip().splitlines()[-1])
         these = list(results[fw]["runs"])
         if names not in (None, these):
-            raise SystemExit(f"the notebooks compare different nets: {names} and {these} ({fw})")
+            raise SystemExit(f"the notebooks train different nets: {names} and {these} ({fw})")
         names = these
-        print(json.dumps(results[fw], ensure_ascii=False, indent=1), flush=True)
-    data = {"date": datetime.date.today().isoformat(), "machine": machine(), "variants": names,
+        show(fw, results[fw])
+    return results, names
+
+
+def main(argv):
+    smoke, chosen = frameworks_asked(argv, DEFAULT)
+    sys.path.insert(0, str(ROOT / "bench"))
+    from run import machine
+    results, names = measure_each(__file__, chosen, smoke, "exercises 4 and 6",
+                                  lambda fw, r: print(json.dumps(r, ensure_ascii=False, indent=1), flush=True))
+    record("exercises", results_data(machine(), names, results), markdown, smoke)
+    if not smoke:
+        print("the notebooks quote these through tools/quote_results.py (make bench-exercises runs it)")
+
+
+def results_data(machine, names, results):
+    """What a results file holds: the date, the machine, the nets' names and each framework's runs."""
+    return {"date": datetime.date.today().isoformat(), "machine": machine, "variants": names,
             "frameworks": results}
+
+
+def record(stem, data, markdown, smoke):
+    """Write bench/results/STEM.json and STEM.md, and print the table; a smoke run only prints it."""
+    print(markdown(data))
     if smoke:
-        print(markdown(data))
         print("smoke run: nothing written")
         return
     RESULTS.mkdir(parents=True, exist_ok=True)
-    write_atomically(RESULTS / "exercises.json", json.dumps(data, ensure_ascii=False, indent=1) + "\n")
-    write_atomically(RESULTS / "exercises.md", markdown(data))
-    print(markdown(data))
-    print("the notebooks quote these through tools/quote_results.py (make bench-exercises runs it)")
+    write_atomically(RESULTS / f"{stem}.json", json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+    write_atomically(RESULTS / f"{stem}.md", markdown(data))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ from .common.frameworks import require
 from .common.layout import nchw_shape_for
 from .common.metrics import accuracy
 from .common.public import (Accumulator, Animator, RESNET_VARIANTS, Timer,  # noqa: F401
-                            classroom_preset, resnet_multiply_adds, resnet_parameters, resnet_table)
+                            classroom_preset, plot_training_losses, resnet_multiply_adds, resnet_parameters,
+                            resnet_table)
 from .common.training import fit
 
 # MindSpore's log lines are noise in a classroom. Level 4 (critical only), not 3: compiling a graph

@@ -21,7 +21,8 @@ from .common.frameworks import require  # noqa: E402
 from .common.layout import nchw_shape_for  # noqa: E402
 from .common.metrics import accuracy  # noqa: E402
 from .common.public import (Accumulator, Animator, RESNET_VARIANTS, Timer,  # noqa: F401,E402
-                            classroom_preset, resnet_multiply_adds, resnet_parameters, resnet_table)
+                            classroom_preset, plot_training_losses, resnet_multiply_adds, resnet_parameters,
+                            resnet_table)
 from .common.training import fit  # noqa: E402
 
 mx = require("mxnet", "MXNet")

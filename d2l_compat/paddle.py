@@ -15,7 +15,8 @@ from .common.frameworks import require
 from .common.layout import nchw_shape_for
 from .common.metrics import accuracy
 from .common.public import (Accumulator, Animator, RESNET_VARIANTS, Timer,  # noqa: F401
-                            classroom_preset, resnet_multiply_adds, resnet_parameters, resnet_table)
+                            classroom_preset, plot_training_losses, resnet_multiply_adds, resnet_parameters,
+                            resnet_table)
 from .common.training import fit
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # Paddle's C++ info lines: noise in a classroom

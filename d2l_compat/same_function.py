@@ -99,8 +99,14 @@ def agreement(logits, reference):
     """One Chinese line: do `logits` equal PyTorch's within TOLERANCE? Rounded: the same on every machine."""
     found = max_relative(logits, reference)
     if found <= TOLERANCE["inference"]:
-        return f"与 PyTorch 一致：最大差不到 logits 量级的 {TOLERANCE['inference']:.0e}"
-    return f"与 PyTorch 不同：最大差约为 logits 量级的 {found:.0e}"
+        return f"与 PyTorch 一致：最大差值不到 logits 最大绝对值的 {_power(TOLERANCE['inference'])}"
+    return f"与 PyTorch 不同：最大差值约为 logits 最大绝对值的 {_power(found)}"
+
+
+def _power(x):
+    """x to one significant digit, as the prose writes it: 1e-4, 3e-2."""
+    mantissa, exponent = f"{x:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 # ---- inside one framework's process ----------------------------------------------------------------

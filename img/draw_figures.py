@@ -1,8 +1,8 @@
 """Draw the notebooks' figures from the architecture itself: `make img` (or python img/draw_figures.py).
 
 Writes function-classes.svg, residual-block.svg, residual-1x1.svg and resnet18.svg beside this file.
-Labels are ASCII or matplotlib's mathtext, so no CJK font is needed; the notebooks explain the
-figures in Chinese.
+The labels are Chinese, in d2l-zh's terms (LABELS): drawing needs a CJK font (d2l_compat/common/fonts.py;
+`make browser` installs Noto CJK). The SVGs store their text as outlines, so they show anywhere.
 """
 import math
 import pathlib
@@ -13,8 +13,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Ellipse, FancyArrowPatch, FancyBboxPatch  # noqa: E402
 
+from d2l_compat.common import fonts  # noqa: E402  (imports no framework)
+
 HERE = pathlib.Path(__file__).resolve().parent
-plt.rcParams.update({"svg.hashsalt": "five-resnets", "font.size": 9})
+plt.rcParams.update({"svg.hashsalt": "five-resnets", "font.size": 9, **fonts.rc()})
+LABELS = {"conv3": "3×3 卷积", "conv1": "1×1 卷积", "bn": "批量规范化", "relu": "ReLU",
+          "plain": "普通块", "residual": "残差块", "identity": "捷径直通", "projection": "捷径上带 1×1 卷积",
+          "non_nested": "非嵌套的函数类", "nested": "嵌套的函数类", "stem_conv": "7×7 卷积，64，步幅 2",
+          "pool": "3×3 最大汇聚层，步幅 2", "block": "残差块，{channels}", "downsample": "，步幅 2（1×1 卷积）",
+          "gap": "全局平均汇聚层", "dense": "全连接层，10", "input": "输入 1 × 224 × 224"}
 COLORS = {"conv": "#cfe2f3", "bn": "#fff2cc", "relu": "#d9ead3", "add": "#f4cccc", "other": "#eeeeee"}
 
 # ResNet-18: (channels, residual blocks, first stage?) per stage, as in the notebooks
@@ -34,8 +41,8 @@ def arrow(ax, start, end, **kw):
 
 def main_path(ax, x, y0, dy=0.62):
     """conv-BN-ReLU-conv-BN upwards from y0; returns the y of the last box."""
-    layers = [("3x3 conv", "conv"), ("batch norm", "bn"), ("ReLU", "relu"),
-              ("3x3 conv", "conv"), ("batch norm", "bn")]
+    layers = [(LABELS["conv3"], "conv"), (LABELS["bn"], "bn"), (LABELS["relu"], "relu"),
+              (LABELS["conv3"], "conv"), (LABELS["bn"], "bn")]
     y = y0
     for i, (text, kind) in enumerate(layers):
         box(ax, x, y, text, kind)
@@ -64,7 +71,7 @@ def block(ax, x, residual, shortcut_conv=False, title=""):
         line = dict(color="#444444", lw=0.8)
         ax.plot([x, side], [-0.2, -0.2], **line)
         if shortcut_conv:
-            box(ax, side, 1.75, "1x1 conv", "conv", w=1.0)
+            box(ax, side, 1.75, LABELS["conv1"], "conv", w=1.0)
             ax.plot([side, side], [-0.2, 1.54], **line)
             ax.plot([side, side], [1.96, add_y], **line)
         else:
@@ -120,8 +127,8 @@ def distance_to_f_star(ellipse):
 
 def function_classes(path):
     fig, axes = plt.subplots(1, 2, figsize=(7.6, 3.2))
-    for ax, classes, title in ((axes[0], NON_NESTED, "non-nested function classes"),
-                               (axes[1], NESTED, "nested function classes")):
+    for ax, classes, title in ((axes[0], NON_NESTED, LABELS["non_nested"]),
+                               (axes[1], NESTED, LABELS["nested"])):
         for i, (cx, cy, w, h) in enumerate(classes, start=1):
             ax.add_patch(Ellipse((cx, cy), w, h, fc=(0.27, 0.51, 0.71, 0.06), ec="#4a6fa5", lw=0.9))
             ax.text(cx + w / 2 - 0.08, cy + (0.0 if classes is NESTED else h / 2 - 0.1),
@@ -137,17 +144,17 @@ def function_classes(path):
 def resnet18_layers(size=224):
     """(label, kind, output shape text) for every box of ResNet-18, computed from STAGES."""
     size //= 2
-    rows = [("7x7 conv, 64, stride 2", "conv", f"64 x {size} x {size}"),
-            ("batch norm", "bn", ""), ("ReLU", "relu", "")]
+    rows = [(LABELS["stem_conv"], "conv", f"64 x {size} x {size}"),
+            (LABELS["bn"], "bn", ""), (LABELS["relu"], "relu", "")]
     size //= 2
-    rows.append(("3x3 max pool, stride 2", "other", f"64 x {size} x {size}"))
+    rows.append((LABELS["pool"], "other", f"64 x {size} x {size}"))
     for channels, blocks, first in STAGES:
         for i in range(blocks):
             downsample = i == 0 and not first
             size = size // 2 if downsample else size
-            label = f"residual block, {channels}" + (", stride 2 (1x1 conv)" if downsample else "")
+            label = LABELS["block"].format(channels=channels) + (LABELS["downsample"] if downsample else "")
             rows.append((label, "add", f"{channels} x {size} x {size}"))
-    rows += [("global average pool", "other", "512"), ("fully connected, 10", "other", "10")]
+    rows += [(LABELS["gap"], "other", "512"), (LABELS["dense"], "other", "10")]
     return rows
 
 
@@ -155,7 +162,7 @@ def resnet18(path):
     rows = resnet18_layers()
     fig, ax = plt.subplots(figsize=(4.6, 0.5 * len(rows) + 1))
     y = 0.0
-    ax.text(0, y - 0.55, "input 1 x 224 x 224", ha="center", va="center", style="italic")
+    ax.text(0, y - 0.55, LABELS["input"], ha="center", va="center")
     for i, (label, kind, shape) in enumerate(rows):
         box(ax, 0, y, label, kind, w=3.6, h=0.36, size=8)
         if shape:
@@ -170,14 +177,17 @@ def resnet18(path):
 
 FIGURES = {
     "function-classes.svg": function_classes,
-    "residual-block.svg": lambda path: two_blocks(path, dict(residual=False, title="plain block"),
-                                                  dict(residual=True, title="residual block")),
-    "residual-1x1.svg": lambda path: two_blocks(path, dict(residual=True, title="identity shortcut"),
-                                                dict(residual=True, shortcut_conv=True, title="1x1 conv shortcut")),
+    "residual-block.svg": lambda path: two_blocks(path, dict(residual=False, title=LABELS["plain"]),
+                                                  dict(residual=True, title=LABELS["residual"])),
+    "residual-1x1.svg": lambda path: two_blocks(path, dict(residual=True, title=LABELS["identity"]),
+                                                dict(residual=True, shortcut_conv=True, title=LABELS["projection"])),
     "resnet18.svg": resnet18,
 }
 
 if __name__ == "__main__":
+    if fonts.cjk_family() is None:
+        raise SystemExit("make img draws Chinese labels and needs a CJK font: `make browser` installs Noto CJK "
+                         f"(fonts-noto-cjk), or install one of {', '.join(fonts.CJK_FAMILIES[:6])}")
     # Each figure twice from the same code: the SVG for the repository, and a PNG twin that
     # tools/embed_figures.py puts into the notebooks (JupyterLab shows no SVG attachment).
     for name, draw in FIGURES.items():

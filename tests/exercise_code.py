@@ -6,7 +6,8 @@ train_ch6; checked cells (`# NBVAL_CHECK_OUTPUT`) only print, and are left to nb
 """
 from notebook_code import CHECK_MARKER, build_namespace, code_cells
 
-COMPARISON_NAME = "blocks_18"
+COMPARISON_NAME = "blocks_18"  # exercises 4 and 6: three 18-layer nets
+DEGRADATION_NAME = "nets_34"  # exercise 6, continued: plain and residual nets of 18 and 34 layers
 
 
 def _after_training(framework):
@@ -15,28 +16,31 @@ def _after_training(framework):
     return sources[training + 1:]
 
 
-def comparison_cell(framework):
-    """The source of the cell that trains the exercises' nets one after another."""
+def _trains(source, name):
+    return name in source and "train_ch6(" in source
+
+
+def comparison_cell(framework, name=COMPARISON_NAME):
+    """The source of the cell that trains the nets named in `name` one after another."""
     for source in _after_training(framework):
-        if COMPARISON_NAME in source and "train_ch6(" in source:
+        if _trains(source, name):
             return source
-    raise LookupError(f"{framework}: no cell after the training section defines {COMPARISON_NAME} "
-                      "and calls train_ch6")
+    raise LookupError(f"{framework}: no cell after the training section trains the nets of {name} with train_ch6")
 
 
-def definitions(framework):
-    """The solutions' definition cells, in order: everything before the comparison cell but the checks."""
+def definitions(framework, name=COMPARISON_NAME):
+    """The solutions' definition cells before the comparison cell of `name`: neither checks nor trainings."""
     found = []
     for source in _after_training(framework):
-        if COMPARISON_NAME in source and "train_ch6(" in source:
+        if _trains(source, name):
             return found
-        if not source.startswith(CHECK_MARKER):
+        if not source.startswith(CHECK_MARKER) and "train_ch6(" not in source:
             found.append(source)
-    raise LookupError(f"{framework}: the notebook has no comparison cell")
+    raise LookupError(f"{framework}: the notebook has no cell that trains the nets of {name}")
 
 
-def build_exercises(framework):
-    """The notebook's model code and solution definitions, executed in one namespace."""
+def build_exercises(framework, name=COMPARISON_NAME):
+    """The notebook's model code and the solution definitions before `name`'s comparison, in one namespace."""
     namespace = build_namespace(framework)
-    exec(compile("\n\n".join(definitions(framework)), f"<exercises_{framework}>", "exec"), namespace)
+    exec(compile("\n\n".join(definitions(framework, name)), f"<exercises_{framework}>", "exec"), namespace)
     return namespace

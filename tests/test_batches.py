@@ -104,4 +104,4 @@ def test_a_preset_can_give_one_framework_more_epochs():  # the learning test giv
     preset = presets.Preset("test", 64, 64, 2, epochs_by_framework=(("tensorflow", 3),))
     assert preset.epochs_for("tensorflow") == 3 and preset.epochs_for("paddle") == 2
     assert presets.SMOKE.epochs_for("torch") == 1
-    assert "3 passes instead of 10 epochs" in preset.banner(10, None, 64, "tensorflow")
+    assert "训练 3 个迭代周期（代替 10 个）" in preset.banner(10, None, 64, "tensorflow")

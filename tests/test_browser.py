@@ -14,6 +14,7 @@ write a notebook), every cell is kept rendered (no windowing, so the checks and 
 all of them) and Jupyter's news pop-up is off. Without Chromium or Playwright the module is
 skipped with one line saying how to enable it; in CI running as root it fails instead.
 """
+import contextlib
 import importlib.util
 import json
 import os
@@ -254,13 +255,31 @@ def stored_text(source):
 
 
 def normalized(parts):
-    return "\n".join(line.rstrip() for line in "\n".join(parts).strip().splitlines())
+    text = book.ANSI.sub("", "\n".join(parts))
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def skipped(cell):
+    """A cell nbval skips (`nbval-skip`: the exercises' comparisons, which train several nets)."""
+    return "nbval-skip" in cell.get("metadata", {}).get("tags", [])
+
+
+def skip_as_nbval_does(page, stored):
+    """Turn the cells nbval skips into raw cells on the page (never saved: autosave is off), as nbval
+    leaves them out: a learner runs them; the smoke preset would only time their compilation."""
+    for index, cell in enumerate(stored):
+        if cell["cell_type"] == "code" and skipped(cell):
+            target = page.locator(".jp-Notebook .jp-Cell").nth(index)
+            target.locator(".jp-InputPrompt").click()
+            page.keyboard.press("Escape")
+            page.keyboard.press("r")
+            wait_for(lambda: "jp-RawCell" in (target.get_attribute("class") or ""), 30, f"cell {index} to become raw")
 
 
 def outputs_after_run(cells, stored):
     """Problems with what the code cells show after Run All Cells."""
     problems = []
-    code = [(i, c, s) for i, (c, s) in enumerate(zip(cells, stored)) if s["cell_type"] == "code"]
+    code = [(i, c, s) for i, (c, s) in enumerate(zip(cells, stored)) if s["cell_type"] == "code" and not skipped(s)]
     prompts = [c["prompt"] for _, c, _ in code]
     if prompts != [f"[{n}]:" for n in range(1, len(code) + 1)]:
         problems.append(f"the code cells did not all run, in order, in a fresh kernel: prompts {prompts}")
@@ -295,8 +314,9 @@ def screenshot(page, path):
     page.screenshot(path=str(path), full_page=True)
 
 
-def check_notebook(server, browser, notebook, root, shot, run=True):
-    """Open `notebook` (below `root`) in JupyterLab, screenshot it to `shot`, return what is wrong."""
+def check_notebook(server, browser, notebook, root, shot, run=True, app="lab"):
+    """Open `notebook` (below `root`) in JupyterLab (or `app="notebook"`: Notebook 7), screenshot it to
+    `shot`, return what is wrong."""
     stored = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     path = notebook.relative_to(root).as_posix()
     from playwright.sync_api import Error as PlaywrightError
@@ -306,7 +326,8 @@ def check_notebook(server, browser, notebook, root, shot, run=True):
     problems = []
     try:
         # A workspace of its own (reset): no tab or kernel of an earlier notebook comes back.
-        page.goto(server.url(f"lab/workspaces/{notebook.stem}/tree/{path}?reset"))
+        page.goto(server.url(f"lab/workspaces/{notebook.stem}/tree/{path}?reset" if app == "lab"
+                             else f"notebooks/{path}"))
         wait_for(lambda: len(page.evaluate(CELLS_JS)) == len(stored), STEP_TIMEOUT_MS / 1000, f"{path} to render")
         wait_for(lambda: kernel_idle(server, path), STEP_TIMEOUT_MS / 1000, "the kernel to start")
         # Images decode and MathJax typesets asynchronously: give both a moment before judging.
@@ -318,6 +339,7 @@ def check_notebook(server, browser, notebook, root, shot, run=True):
             pass
         problems += figures_and_formulas(page.evaluate(CELLS_JS), stored)
         if run:
+            skip_as_nbval_does(page, stored)
             prompts = lambda: [c["prompt"] for c in page.evaluate(CELLS_JS)]
             before = prompts()
             page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
@@ -354,9 +376,23 @@ def test_notebook_in_jupyterlab(browser, jupyterlab, notebook):
     assert not problems, f"{notebook.name} in JupyterLab (see {shot.relative_to(ROOT)}):\n" + "\n".join(problems)
 
 
-def by_hand(*extra):
-    """`jupyter lab` typed in the repository's root folder: no options but what the test needs."""
-    return [sys.executable, "-m", "jupyterlab", *(["--allow-root"] if os.geteuid() == 0 else []), *extra]
+def by_hand(*extra, app="jupyterlab"):
+    """`jupyter lab` (or `jupyter notebook`) typed in the repository's root: no options but what the test needs."""
+    return [sys.executable, "-m", app, *(["--allow-root"] if os.geteuid() == 0 else []), *extra]
+
+
+def test_a_notebook_runs_in_jupyter_notebook_7(browser, tmp_path):
+    # `jupyter notebook`, the command d2l's install chapter teaches: figures, formulas, Run All.
+    if importlib.util.find_spec("notebook") is None:
+        pytest.fail("Notebook 7 is not installed: `make setup` installs it (`jupyter notebook`)", pytrace=False)
+    notebook = NOTEBOOKS[0]
+    server = start_server(lambda *extra: by_hand(*extra, app="notebook"), tmp_path, cwd=ROOT)
+    try:
+        shot = RESULTS / f"{notebook.stem}-notebook7.png"
+        problems = check_notebook(server, browser, notebook, root=ROOT, shot=shot, app="notebook")
+    finally:
+        stop_server(server)
+    assert not problems, f"{notebook.name} in Notebook 7 (see {shot.relative_to(ROOT)}):\n" + "\n".join(problems)
 
 
 def test_figures_show_when_jupyterlab_is_started_from_the_repository_root(browser, tmp_path):
@@ -370,3 +406,214 @@ def test_figures_show_when_jupyterlab_is_started_from_the_repository_root(browse
     finally:
         stop_server(server)
     assert not problems, f"{notebook.name} (see {shot.relative_to(ROOT)}):\n" + "\n".join(problems)
+
+
+# ---- The HTML book (tools/book.py, `make book`): built once for these tests, served on loopback ----
+
+book_spec = importlib.util.spec_from_file_location("book", ROOT / "tools" / "book.py")
+book = importlib.util.module_from_spec(book_spec)
+book_spec.loader.exec_module(book)
+BOOK_SHOTS = ROOT / "build" / "browser"
+FRAMEWORK_NAMES = {"torch": "PyTorch", "mxnet": "MXNet", "tensorflow": "TensorFlow", "paddle": "PaddlePaddle",
+                   "mindspore": "MindSpore"}
+# Per framework tab set: which tab is chosen, and which tab contents a reader sees.
+TABS_JS = """() => Array.from(document.querySelectorAll('.framework-tabs')).map(set => {
+  const labels = Array.from(set.querySelectorAll(':scope > label.sd-tab-label'));
+  const checked = labels.find(l => l.previousElementSibling.checked);
+  return {
+    chosen: checked ? checked.dataset.syncId : null,
+    shown: labels.filter(l => getComputedStyle(l.nextElementSibling).display !== 'none').map(l => ({
+      id: l.dataset.syncId, box: l.nextElementSibling.getBoundingClientRect().toJSON()})),
+    text: Object.fromEntries(labels.map(l => [l.dataset.syncId, l.nextElementSibling.textContent])),
+  };
+})"""
+# The page's prose as a reader sees it (code and outputs left out: a `$` there is no formula).
+PROSE_JS = """() => { const body = document.querySelector('div.body').cloneNode(true);
+  body.querySelectorAll('pre, code, script, mjx-container').forEach(e => e.remove()); return body.textContent; }"""
+# The framework-specific names in shared prose that a reader sees (one span per framework, one shown).
+NAMES_JS = """() => Array.from(document.querySelectorAll('.fw-text'))
+  .filter(e => getComputedStyle(e).display !== 'none').map(e => e.dataset.fw)"""
+IMAGES_JS = """() => Array.from(document.images).map(i => ({src: i.getAttribute('src'), width: i.naturalWidth,
+  complete: i.complete}))"""
+
+
+class BookSite:
+    """The built book, served by a thread of this process on 127.0.0.1."""
+
+    def __init__(self, folder):
+        import functools
+        import http.server
+        import threading
+
+        class Quiet(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+        self.folder = folder
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def book_site(tmp_path_factory):
+    """The book as `make book` builds it (into a folder of the test's own), served on loopback."""
+    out = tmp_path_factory.mktemp("book") / "site"
+    counts = book.build(out)
+    site = BookSite(out)
+    site.counts = counts
+    yield site
+    site.close()
+
+
+def open_page(browser, site, path, context=None):
+    """(context, page, problems): `path` of the site loaded; problems lists every failed or foreign request."""
+    context = context or browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(STEP_TIMEOUT_MS)
+    page = context.new_page()
+    problems = []
+    page.on("request", lambda r: r.url.startswith((site.origin, "data:", "blob:"))
+            or problems.append(f"request to another host: {r.url}"))
+    page.on("requestfailed", lambda r: problems.append(f"failed request: {r.url} ({r.failure})"))
+    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
+    page.goto(site.origin + path)
+    page.wait_for_load_state("networkidle")
+    return context, page, problems
+
+
+@contextlib.contextmanager
+def book_page(browser, site, path, label=None):
+    """(context, page, problems) of `path` loaded; on leaving, the context closes and no request may have failed."""
+    context, page, problems = open_page(browser, site, path)
+    try:
+        yield context, page, problems
+    finally:
+        context.close()
+    assert not problems, (f"book page {label}:\n" if label else "") + "\n".join(problems)
+
+
+def typeset(page):
+    """True once MathJax has typeset the page (it removes no \\( \\) delimiters before it is done)."""
+    return page.evaluate("() => !!(window.MathJax && MathJax.startup && MathJax.startup.promise)") and \
+        page.evaluate("() => MathJax.startup.promise.then(() => true)")
+
+
+@pytest.mark.parametrize("path", ["index.html", "resnet.html", "variants.html"])
+def test_book_page_loads_offline_with_images_and_formulas(browser, book_site, path):
+    with book_page(browser, book_site, path, label=path) as (context, page, problems):
+        if path != "index.html":
+            wait_for(lambda: typeset(page), 60, "MathJax")
+            assert page.locator("mjx-container").count() > 0, "no formula was typeset"
+            errors = page.locator("mjx-merror").count()
+            assert not errors, f"{errors} formula(s) MathJax could not typeset"
+        raw = RAW_FORMULA.findall(page.evaluate(PROSE_JS).replace("\\(", "").replace("\\)", ""))
+        problems += [f"formula left as raw TeX: {r}" for r in raw]
+        wait_for(lambda: all(i["complete"] for i in page.evaluate(IMAGES_JS)), 60, "images")
+        problems += [f"image did not load: {i['src']}" for i in page.evaluate(IMAGES_JS) if not i["width"]]
+        page.screenshot(path=str(BOOK_SHOTS / f"book-{pathlib.Path(path).stem}.png"), full_page=path != "resnet.html")
+
+
+def test_book_tabs_switch_together_and_the_choice_is_kept(browser, book_site):
+    with book_page(browser, book_site, "resnet.html") as (context, page, problems):
+        sets = page.evaluate(TABS_JS)
+        assert len(sets) >= 10, f"only {len(sets)} framework tab sets on the chapter's page"
+        assert {s["chosen"] for s in sets} == {"torch"}, "a first visit should show PyTorch everywhere"
+        for framework, name in FRAMEWORK_NAMES.items():
+            # click the tab in the last tab set: every other set must follow
+            page.locator(f".framework-tabs > label[data-sync-id={framework}]").last.click()
+            chosen = [s["chosen"] for s in page.evaluate(TABS_JS)]
+            assert set(chosen) == {framework}, f"after clicking {name}: tab sets show {chosen}"
+            shown = {tuple(t["id"] for t in s["shown"]) for s in page.evaluate(TABS_JS)}
+            assert shown == {(framework,)}, f"after clicking {name}, the tab sets show {shown}"
+            names = page.evaluate(NAMES_JS)
+            assert names and set(names) == {framework}, f"after clicking {name}, the shared prose names {names}"
+        page.locator(".framework-tabs > label[data-sync-id=paddle]").first.click()
+        page.reload()
+        page.wait_for_load_state("networkidle")
+        assert {s["chosen"] for s in page.evaluate(TABS_JS)} == {"paddle"}, "a reload lost the chosen tab"
+        other = context.new_page()  # another visit, in a new tab
+        other.goto(book_site.origin + "resnet.html")
+        other.wait_for_load_state("networkidle")
+        assert {s["chosen"] for s in other.evaluate(TABS_JS)} == {"paddle"}, "a new visit lost the chosen tab"
+
+
+def outputs_text(cells):
+    """Each code cell's stored text outputs, whitespace collapsed (what the book must show)."""
+    found = []
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            found += [" ".join(book.ANSI.sub("", t).split()) for t in stored_text(cell) if t.strip()]
+    return found
+
+
+def test_book_shows_every_stored_output_under_its_framework_tab(browser, book_site):
+    with book_page(browser, book_site, "resnet.html") as (context, page, problems):
+        sets = page.evaluate(TABS_JS)
+        for framework, name in FRAMEWORK_NAMES.items():
+            shown = " ".join(s["text"][framework] for s in sets)
+            shown = " ".join(shown.split())
+            cells = json.loads((ROOT / "notebooks" / book.lesson_source.NOTEBOOKS[framework]).read_text())["cells"]
+            wanted = outputs_text(cells)
+            assert wanted, f"{name}'s notebook stores no text output"
+            problems += [f"{name}: stored output not under its tab: {text[:120]!r}" for text in wanted
+                         if text not in shown]
+        _, variants, more = open_page(browser, book_site, "variants.html", context)
+        problems += more
+        shown = " ".join(variants.evaluate("() => document.querySelector('div.body').textContent").split())
+        cells = json.loads((ROOT / "notebooks" / book.VARIANTS).read_text())["cells"]
+        problems += [f"variants: stored output missing: {t[:120]!r}" for t in outputs_text(cells) if t not in shown]
+
+
+def test_book_shows_shared_prose_once(browser, book_site):
+    with book_page(browser, book_site, "resnet.html") as (context, page, problems):
+        headings = page.evaluate("() => Array.from(document.querySelectorAll('div.body h2, div.body h3'))"
+                                 ".map(h => h.textContent.replace(/¶$/, '').trim())")
+        lesson = book.lesson_source.load()
+        shared = [line.lstrip("#").strip().replace("`", "") for cell in lesson.cells if cell.cell_type == "markdown"
+                  and book.lesson_source.TAG not in cell.metadata for line in cell.source.splitlines()
+                  if re.match(r"#{2,3} ", line) and "{{" not in line and "$" not in line]
+        assert shared, "the source has no shared headings"
+        for heading in shared:
+            assert headings.count(heading) == 1, f"shared heading {heading!r} appears {headings.count(heading)} times"
+
+
+def test_book_search_finds_chinese_words(browser, book_site):
+    with book_page(browser, book_site, "search.html?q=残差") as (context, page, problems):
+        results = page.locator("#search-results a[href*='resnet.html']")
+        results.first.wait_for(timeout=60_000)
+        assert results.count() >= 1
+
+
+def test_book_side_by_side_shows_two_frameworks(browser, book_site):
+    with book_page(browser, book_site, "resnet.html") as (context, page, problems):
+        page.select_option("#side-left", "paddle")
+        page.select_option("#side-right", "mindspore")
+        page.check("#side-by-side")
+        for s in page.evaluate(TABS_JS):
+            ids = [t["id"] for t in s["shown"]]
+            assert ids == ["paddle", "mindspore"], f"side by side shows {ids}"
+            left, right = (t["box"] for t in s["shown"])
+            assert left["x"] + left["width"] <= right["x"] + 1 and abs(left["y"] - right["y"]) < 2, \
+                f"the two columns are not side by side: {left} {right}"
+        page.locator(".framework-tabs").nth(3).scroll_into_view_if_needed()
+        page.screenshot(path=str(BOOK_SHOTS / "book-side-by-side.png"))
+        page.reload()
+        page.wait_for_load_state("networkidle")
+        assert len(page.evaluate(TABS_JS)[0]["shown"]) == 2, "a reload lost the side-by-side view"
+        page.uncheck("#side-by-side")
+        assert all(len(s["shown"]) == 1 for s in page.evaluate(TABS_JS)), "the view did not go back to tabs"
+
+
+def test_book_download_links_serve_the_notebooks(browser, book_site):
+    with book_page(browser, book_site, "resnet.html") as (context, page, problems):
+        hrefs = page.evaluate("() => Array.from(document.querySelectorAll('a.download')).map(a => a.href)")
+    names = sorted(pathlib.PurePosixPath(h).name for h in hrefs)
+    assert names == sorted(book.lesson_source.NOTEBOOKS.values()), f"download links: {names}"
+    for href in hrefs:
+        with urllib.request.urlopen(href, timeout=30) as response:
+            assert response.read() == (ROOT / "notebooks" / pathlib.PurePosixPath(href).name).read_bytes(), href

@@ -37,8 +37,8 @@ def drawn_block(**kw):
                                 dict(residual=True, shortcut_conv=True)])
 def test_f_of_x_is_the_input_of_the_final_relu(kw):
     labels = drawn_block(**kw)
-    final_relu = max(y for y, _ in labels["ReLU"])
-    below = labels["+"][0][0] if kw["residual"] else max(y for y, _ in labels["batch norm"])
+    final_relu = max(y for y, _ in labels[draw_figures.LABELS["relu"]])
+    below = labels["+"][0][0] if kw["residual"] else max(y for y, _ in labels[draw_figures.LABELS["bn"]])
     f_x = [y for y, rotation in labels["f(x)"] if rotation == 0]
     assert len(f_x) == 1 and below < f_x[0] < final_relu
     assert [y > final_relu for y, _ in labels["ReLU(f(x))"]] == [True]

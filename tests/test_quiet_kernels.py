@@ -29,4 +29,4 @@ def test_import_and_training_write_nothing_to_stderr(d2l, framework, tmp_path):
               if out.get("output_type") == "stream" and out.get("name") == "stderr"]
     assert not stderr and not raw, ("".join(stderr) + "".join(raw))[:2000]
     printed = "".join(out.get("text", "") for out in notebook.cells[-1].outputs)
-    assert "[smoke preset]" in printed and "examples/sec" in printed  # it did train
+    assert "[冒烟测试]" in printed and "examples/sec" in printed  # it did train

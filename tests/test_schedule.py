@@ -88,17 +88,20 @@ def test_classroom_is_one_recipe_for_every_framework():
 def test_classroom_banner_announces_the_image_count_and_the_schedule():
     c = presets.CLASSROOM
     plan = schedule.Plan(0.05, math.ceil(c.train_size / c.batch_size), c.cycle)
-    line = c.banner(10, None, 64, "paddle", plan)
-    assert line.startswith("[classroom preset]") and "\n" not in line
-    for part in (f"{c.train_size} training images", "1 pass instead of 10 epochs", "28x28", "batches of 64",
-                 "momentum 0.9", "one-cycle", "rising to 0.05", f"of the {plan.total_steps} steps", "falling to 0",
-                 "10000 test images", "d2l.classroom_preset(False)"):
+    text = c.banner(10, None, 64, "paddle", plan)
+    line, why = text.split("\n")
+    assert line.startswith("[课堂模式]")
+    for part in (f"前 {c.train_size} 张训练图像", "训练 1 个迭代周期（代替 10 个）", "28×28", "批量大小 64",
+                 "动量为 0.9", "单周期", "升到 0.05", f"在 {plan.total_steps} 步的前 30%", "降到 0",
+                 "10000 张测试图像", "d2l.classroom_preset(False)"):
         assert part in line, (part, line)
+    assert why.startswith("为什么用 28×28") and "1×1" in why and "1/12" in why  # (96/28)^2 = 11.8
 
 
 def test_smoke_banner_names_no_schedule():
     line = presets.SMOKE.banner(10, 96, 256, "torch", schedule.constant(0.05))
-    assert "one-cycle" not in line and "momentum" not in line and "unset D2L_COMPAT_SMOKE" in line
+    assert line.startswith("[冒烟测试]") and "单周期" not in line and "动量" not in line
+    assert "取消环境变量 D2L_COMPAT_SMOKE" in line and "\n" not in line
 
 
 def test_the_chinese_description_states_the_recipe():
@@ -106,3 +109,26 @@ def test_the_chinese_description_states_the_recipe():
     for part in (str(presets.CLASSROOM.train_size), "28×28", "批量大小 64", "动量为 0.9", "0.002", "0.05", "30%", "10000"):
         assert part in text, (part, text)
     assert text.endswith("。") and text.count("。") == 1
+
+
+def test_the_classroom_preset_can_take_fewer_images(no_preset):
+    presets.classroom_preset(True, images=12000)
+    preset = presets.active_preset()
+    assert preset.train_size == 12000 and preset.cycle == presets.CLASSROOM.cycle
+    assert "用前 12000 张训练图像" in preset.banner(10, None, 64)
+    presets.classroom_preset(True)
+    assert presets.active_preset() == presets.CLASSROOM
+    presets.classroom_preset(False)
+    assert presets.active_preset() is None
+
+
+@pytest.mark.parametrize("images", [0, 60001, 1.5, True, "12000"])
+def test_an_impossible_image_count_says_what_is_allowed(no_preset, images):
+    with pytest.raises(ValueError, match="whole number from 1 to 60000"):
+        presets.classroom_preset(True, images=images)
+    assert presets.active_preset() is None  # nothing half-set
+
+
+def test_the_documents_recipe_takes_no_image_count(no_preset):
+    with pytest.raises(ValueError, match="takes no images"):
+        presets.classroom_preset(False, images=100)

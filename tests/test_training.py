@@ -48,3 +48,7 @@ def test_resnet18_learns_and_prints_the_documents_lines(d2l, framework, short_ru
     assert summary.train_acc > 0.25, f"training accuracy {summary.train_acc:.3f}: not clearly above guessing"
     if framework not in SLOW_RUNNING_STATISTICS:
         assert summary.test_acc > 0.2, f"test accuracy {summary.test_acc:.3f}: not clearly above guessing"
+    # the loss curve exercise 6 plots: its points advance to the end of training, and the loss falls
+    epochs, losses = zip(*summary.loss_curve)
+    assert len(epochs) >= 10 and list(epochs) == sorted(epochs) and epochs[-1] == summary.epochs
+    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3, f"the training loss did not fall: {losses}"

@@ -83,22 +83,25 @@ def test_table_of_all_five():
     book = {name: resnet_parameters(name, "book") for name in NAMES}
     lines = resnet_table(measured, book).splitlines()
     header = lines[1].split()
-    assert header[:3] == ["model", "block", "layers"] and header[-1] == "paper"
+    assert header[:4] == ["模型", "残差块", "各模块的块数", "层数"] and header[-1] == "论文"
     rows = {line.split()[0]: line.split() for line in lines[2:7]}
     assert list(rows) == NAMES
     for name, row in rows.items():
-        assert row[3] == row[4] == f"{PUBLISHED_PARAMETERS[name]:,}"
-        assert row[5] == f"{book[name]:,}"
-        assert float(row[6]) == MEASURED_GMACS[name] and float(row[8]) == PAPER_GFLOPS[name]
-    assert rows["ResNet-50"][7] == "4.089"
+        assert row[2] == "(" + ",".join(map(str, RESNET_VARIANTS[name][1])) + ")"
+        assert row[4] == row[5] == f"{PUBLISHED_PARAMETERS[name]:,}"
+        assert row[6] == f"{book[name]:,}"
+        assert float(row[7]) == MEASURED_GMACS[name] and float(row[9]) == PAPER_GFLOPS[name]
+    assert rows["ResNet-50"][8] == "4.089" and rows["ResNet-101"][2] == "(3,4,23,3)"
+    # columns line up in a monospaced font, where a Chinese character takes two columns
+    assert len({variants._shown_width(line) for line in lines[1:7]}) == 1
     assert all(line == line.rstrip() for line in lines), "trailing spaces would be fragile under nbval"
 
 
 def test_table_shows_a_measured_count_that_differs():
     text = resnet_table({"ResNet-18": 11_689_512 - 256, "ResNet-50": 25_557_032})
     row18 = [line for line in text.splitlines() if line.startswith("ResNet-18")][0].split()
-    assert row18[3] == "11,689,256" and row18[4] == "11,689,512"
-    assert "ResNet-34" not in text and "book style" not in text
+    assert row18[4] == "11,689,256" and row18[5] == "11,689,512"
+    assert "ResNet-34" not in text and "本书写法" not in text
 
 
 @pytest.mark.parametrize("call, message", [

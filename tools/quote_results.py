@@ -11,8 +11,10 @@ with --check it changes nothing and exits 1, naming each stale quote. Sources:
   exercises  bench/results/exercises.json  (`make bench-exercises`): the exercises' comparison runs
   bn         BN_DEFAULTS below; tests/test_bn_defaults.py checks it against each framework
   table1     d2l_compat/common/variants.py: Table 1's multiply-adds and the constructions' difference
+  degradation bench/results/degradation.json (`make bench-degradation`): exercise 6's 18- and 34-layer nets
 """
 import json
+import math
 import os
 import pathlib
 import re
@@ -24,7 +26,6 @@ import nbformat
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from d2l_compat.common import variants  # noqa: E402
-from d2l_compat.common.cpu import summary as machine_line  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 NOTEBOOKS = {"torch": "1-pytorch-resnet.ipynb", "mxnet": "2-mxnet-resnet.ipynb",
@@ -61,6 +62,23 @@ def _load(name, make_target):
     return json.loads(path.read_text("utf-8"))
 
 
+def machine_zh(machine, table):
+    """The machine as the Chinese prose names it ("一台 2 核 CPU"), linked to the README's table of the
+    full record (`table`: that section's anchor)."""
+    cores = machine.get("cores") if isinstance(machine, dict) else None
+    if cores is None:
+        found = re.search(r"(\d+) cores", str(machine))
+        cores = found[1] if found else None
+    what = f"一台 {cores} 核 CPU" if cores else "一台 CPU"
+    return f"{what}（型号见 [README 的实测表](../README.md#{table})）"
+
+
+def spaced(framework):
+    """The framework's name before Chinese text: a Latin name takes a space, 飞桨 none (d2l-zh's spacing)."""
+    name = NAMES[framework]
+    return name if not name.isascii() else name + " "
+
+
 def _duration(seconds):
     return f"{seconds / 3600:.1f} 小时" if seconds >= 5400 else f"{seconds / 60:.0f} 分钟"
 
@@ -72,8 +90,9 @@ def quote_cpu(framework):
     if not rows:
         raise QuoteError(f"bench/results/latest.json has no train_96 for {framework}: run `make bench`")
     rate = rows[0]["train_96"]
-    return (f"`make bench` 于 {latest['date']} 在 {machine_line(latest['machine'])} 上测得，{NAMES[framework]} 按这一配方"
-            f"每秒约训练 {rate:.0f} 张 $96\\times 96$ 的图片，60 万张约需 {_duration(RECIPE_IMAGES / rate)}。")
+    return (f"`make bench` 于 {latest['date']} 在{machine_zh(latest['machine'], 'benchmarks')}上测得，"
+            f"{spaced(framework)}按书中的训练设置每秒约训练 {rate:.0f} 张 $96\\times 96$ 的图片，"
+            f"60 万张约需 {_duration(RECIPE_IMAGES / rate)}。")
 
 
 def quote_classroom(framework):
@@ -87,13 +106,14 @@ def quote_classroom(framework):
                          f"run `make bench-classroom` with {framework} installed")
     fw, target = data["frameworks"][framework], data["target"]
     accs = sorted(run["test_acc"] for run in fw["runs"])
-    acc = f"{accs[0]:.3f}" if len(accs) == 1 else f"{accs[0]:.3f}–{accs[-1]:.3f}"
+    acc = (f"{accs[0]:.3f}" if len(accs) == 1 else f"均为 {accs[0]:.3f}" if accs[0] == accs[-1]
+           else f"{accs[0]:.3f}–{accs[-1]:.3f}")
     png = fw["curve_png"]
     if not (ROOT / png).is_file():
         raise QuoteError(f"{png} (named in bench/results/classroom.json) is missing: run `make bench-classroom`")
     met = "达到" if fw["met"] else "未达到"
-    return (f"{data['preset']['description_zh'].rstrip('。')}。`make bench-classroom` 于 {data['date']} 在 "
-            f"{machine_line(data['machine'])} 上实测 {NAMES[framework]}（{len(accs)} 次）：测试精度 {acc}，训练用时至多 "
+    return (f"{data['preset']['description_zh'].rstrip('。')}。`make bench-classroom` 于 {data['date']} 在"
+            f"{machine_zh(data['machine'], 'running-the-notebooks')}上实测{' ' if NAMES[framework].isascii() else ''}{NAMES[framework]} {len(accs)} 次：测试精度 {acc}，训练用时至多 "
             f"{fw['max_training_seconds'] / 60:.1f} 分钟，{met}“{target['training_seconds'] / 60:g} 分钟内测试精度"
             f"不低于 {target['test_acc']:g}”的目标。")
 
@@ -113,12 +133,12 @@ def quote_bn(framework):
     else:
         own = f"`{bn['layer']}` 的默认值 {arg} 用的正是这一约定，即 $m = {bn['momentum']:g}$"
     if framework == "tensorflow":
-        own += ("：滑动平均追得很慢，训练步数很少时，用它算出的测试精度会明显低于训练精度"
+        own += ("：移动平均追得很慢，训练步数很少时，用它算出的测试精度会明显低于训练精度"
                 "（PyTorch 的 0.1 相当于 Keras 的 `momentum=0.9`）")
     if bn.get("update") == "backward":
-        own += "；MXNet 在反向传播时才更新滑动平均，只做前向计算不会改变它"
+        own += "；MXNet 在反向传播时才更新移动平均，只做前向计算不会改变它"
     everyone = "，".join(f"{NAMES[fw]} {b['momentum']:g}" for fw, b in BN_DEFAULTS.items())
-    return ("本项目统一按 PyTorch 的约定写动量 $m$：每个训练批量之后，滑动平均 ← $(1-m)\\cdot$滑动平均 "
+    return ("本项目统一按 PyTorch 的约定写动量 $m$：每个训练批量之后，移动平均 ← $(1-m)\\cdot$移动平均 "
             f"$+\\ m\\cdot$批量统计量。{own}。五个框架的默认值按这一约定是：{everyone}。")
 
 
@@ -139,11 +159,11 @@ def quote_table1(framework):
     fmt = "、".join
     return (f"本书写法多了卷积的偏置，少了捷径上的批量规范化：以 ResNet-18 为例，多出 {biases:,} 个偏置（每个卷积的"
             f"每个输出通道一个），少了 {shortcut_bn:,} 个批量规范化参数（每个捷径的每个通道一个 $\\gamma$、一个 $\\beta$），"
-            f"净多 {difference:,} 个。乘加次数有两列：论文把瓶颈块的步幅放在第一个 $1\\times 1$ 卷积上（GMACs 1x1），"
-            f"这样算出的 {fmt(f'{p:.3f}' for p in paper)}（$\\times 10^9$）与论文表中的 "
-            f"{fmt(f'{variants.PAPER_GFLOPS[n]:g}' for n in names)} 相差都不到 $0.1\\times 10^9$；torchvision 把步幅"
-            f"移到 $3\\times 3$ 卷积上（GMACs 3x3），{fmt(moved)} 因此变成 "
-            f"{fmt(f'{m:.3f}' for m in moved.values())}。"
+            f"净多 {difference:,} 个。\n\n乘加次数有两列。论文把瓶颈块的步幅放在第一个 $1\\times 1$ 卷积上（GMACs 1x1）。"
+            f"这样算出的五个网络的乘加次数是 {fmt(f'{p:.3f}' for p in paper)}（$\\times 10^9$），"
+            f"论文表中是 {fmt(f'{variants.PAPER_GFLOPS[n]:g}' for n in names)}，相差都不到 $0.1\\times 10^9$。"
+            f"torchvision 把步幅移到 $3\\times 3$ 卷积上（GMACs 3x3，即“ResNet v1.5”，精度更好），"
+            f"{fmt(moved)} 因此变成 {fmt(f'{m:.3f}' for m in moved.values())}。"
             "原因是步幅为 2 的 $1\\times 1$ 卷积只读取四分之一的位置，另外四分之三的输入直接被跳过；把步幅放到 $3\\times 3$ "
             "卷积上，每个位置都会被用到，代价是第一个 $1\\times 1$ 卷积要在未缩小的特征图上计算。基本块没有 $1\\times 1$ "
             "卷积，两列相同。")
@@ -160,22 +180,74 @@ def quote_exercises(framework):
                          "run `make bench-exercises` again")
     heads = data["variants"]
     measured = [fw for fw in NOTEBOOKS if fw in data["frameworks"]]
-    rows = ["| 框架 | 轮数 | " + " | ".join(heads) + " | 每个网络的训练用时 |",
+    rows = ["| 框架 | 迭代周期 | " + " | ".join(heads) + " | 每个网络的训练用时 |",
             "|---|---:|" + "---:|" * len(heads) + "---:|"]
     for fw in measured:
         runs = data["frameworks"][fw]["runs"]
         cells = [f"{runs[v]['test_acc']:.3f}（{runs[v]['train_acc']:.3f}）" for v in heads]
         minutes = sorted(f"{runs[v]['training_seconds'] / 60:.1f}" for v in heads)
         span = minutes[0] if minutes[0] == minutes[-1] else f"{minutes[0]}–{minutes[-1]}"
-        rows.append(f"| {NAMES[fw]} | {runs[heads[0]]['epochs']} | " + " | ".join(cells) + f" | {span} 分钟 |")
-    who = "、".join(NAMES[fw] for fw in measured)
-    return (f"\n\n`make bench-exercises` 于 {data['date']} 在 {machine_line(data['machine'])} 上用课堂模式实测了 {who}"
-            "（每个网络训练一次，其余框架未测）。表中是测试精度，括号内是训练精度：\n\n"
+        name = f"**{NAMES[fw]}**" if fw == framework else NAMES[fw]
+        rows.append(f"| {name} | {runs[heads[0]]['epochs']} | " + " | ".join(cells) + f" | {span} 分钟 |")
+    missing = [NAMES[fw] for fw in NOTEBOOKS if fw not in measured]
+    gap = lambda text: text + (" " if text[-1].isascii() else "")  # d2l-zh's space after a Latin word
+    who = "五个框架" if not missing else "、".join(NAMES[fw] for fw in measured) + f"（{gap('、'.join(missing))}未测）"
+    if framework in measured:
+        runs = data["frameworks"][framework]["runs"]
+        own = (f"本笔记本的 {spaced(framework)}一行加粗："
+               + "，".join(f"{gap(v)}的测试精度为 {runs[v]['test_acc']:.3f}" for v in heads) + "。")
+    else:
+        own = f"{spaced(framework)}还没有实测结果（运行 `make bench-exercises`）。"
+    return (f"\n\n`make bench-exercises` 于 {data['date']} 在{machine_zh(data['machine'], 'benchmarks')}上用课堂模式"
+            f"实测了{' ' if who.isascii() or who[0].isascii() else ''}{who}，每个网络训练一次。表中是测试精度，括号内是训练精度。{own}\n\n"
             + "\n".join(rows) + "\n\n")
 
 
+# (deeper, shallower) pairs the degradation quote compares, in this order
+DEGRADATION_PAIRS = (("普通网络-34", "普通网络-18"), ("ResNet-34", "普通网络-34"), ("ResNet-34", "ResNet-18"))
+
+
+def quote_degradation(framework):
+    """Exercise 6's 18- and 34-layer nets: the framework's four final losses, its curves, every framework's row."""
+    path = RESULTS / "degradation.json"
+    if not path.is_file():
+        return "\n\n还没有实测结果：运行 `make bench-degradation` 之后，`tools/quote_results.py` 会把它们写在这里。\n\n"
+    data = json.loads(path.read_text("utf-8"))
+    if not isinstance(data, dict) or not {"date", "machine", "variants", "frameworks"} <= set(data):
+        raise QuoteError("bench/results/degradation.json is not in the shape bench/degradation.py writes; "
+                         "run `make bench-degradation` again")
+    heads, measured = data["variants"], [fw for fw in NOTEBOOKS if fw in data["frameworks"]]
+    rows = ["| 框架 | " + " | ".join(heads) + " | 四个网络的训练用时 |", "|---|" + "---:|" * len(heads) + "---:|"]
+    for fw in measured:
+        runs = data["frameworks"][fw]["runs"]
+        name = f"**{NAMES[fw]}**" if fw == framework else NAMES[fw]
+        minutes = sum(runs[v]["training_seconds"] for v in heads) / 60
+        rows.append(f"| {name} | " + " | ".join(f"{runs[v]['final_loss']:.3f}" for v in heads)
+                    + f" | {minutes:.1f} 分钟 |")
+    gap = lambda text: text + (" " if text[-1].isascii() else "")
+    if framework in measured:
+        runs = data["frameworks"][framework]["runs"]
+        images = data["frameworks"][framework]["preset"]["train_images"]
+        loss = {v: runs[v]["final_loss"] for v in heads}
+        stuck = [v for v in heads if loss[v] > 0.9 * math.log(10)]
+        own = (f"下图是 {gap(NAMES[framework])}的四条训练损失曲线（前 {images} 张训练图像，一个迭代周期），"
+               "表中是每条曲线最后四分之一的平均训练损失，本笔记本的一行加粗。"
+               + "".join(f"{gap(a)}的 {loss[a]:.3f} 比{' ' if b[0].isascii() else ''}{gap(b)}的 {loss[b]:.3f} "
+                         f"{'高' if loss[a] > loss[b] else '低'}。"
+                         for a, b in DEGRADATION_PAIRS if a in loss and b in loss)
+               + (f"{gap('、'.join(stuck))}几乎停在 $\\ln 10\\approx 2.30$ 附近，这是十个类别随机猜测时的损失。" if stuck else "")
+               + "\n\n"
+               f"![{NAMES[framework]}：18 层与 34 层的普通网络和 ResNet 的训练损失](attachment:degradation-{framework}.png)")
+    else:
+        own = f"{gap(NAMES[framework])}还没有实测结果（运行 `make bench-degradation`）。"
+    missing = [NAMES[fw] for fw in NOTEBOOKS if fw not in measured]
+    who = "五个框架" if not missing else "、".join(NAMES[fw] for fw in measured) + f"（{gap('、'.join(missing))}未测）"
+    return (f"\n\n`make bench-degradation` 于 {data['date']} 在{machine_zh(data['machine'], 'benchmarks')}上实测了"
+            f"{' ' if who[0].isascii() else ''}{who}，每个网络训练一次。{own}\n\n" + "\n".join(rows) + "\n\n")
+
+
 QUOTES = {"cpu": quote_cpu, "classroom": quote_classroom, "bn": quote_bn, "table1": quote_table1,
-          "exercises": quote_exercises}
+          "exercises": quote_exercises, "degradation": quote_degradation}
 
 
 def quoted(text, framework):

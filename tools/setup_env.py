@@ -32,6 +32,8 @@ NUMPY2 = os.path.join(ROOT, "requirements", "numpy2.txt")  # for `install --nump
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 CUDA_PREFIXES = ("nvidia-", "cuda-", "triton")
 PIP_NETWORK = ["--timeout", "30", "--retries", "2"]
+# Pure-Python packages published only as source: jieba (the book's Chinese search) has no wheel.
+SOURCE_ONLY = ["--no-binary=jieba"]
 
 
 class SetupError(Exception):
@@ -143,7 +145,7 @@ def pip_install_args(frameworks, constraints_path, torch_options, bare=False):
     `bare`: pytest instead of the tools (no Jupyter, matplotlib or IPython), as on a bare GPU machine.
     """
     extras = ",".join(list(frameworks) + ([] if bare else ["test"]))
-    return (["install", "--only-binary=:all:", "--progress-bar", "off", *PIP_NETWORK, "-c", constraints_path,
+    return (["install", "--only-binary=:all:", *SOURCE_ONLY, "--progress-bar", "off", *PIP_NETWORK, "-c", constraints_path,
              *torch_options, "-e", f"{ROOT}[{extras}]"] + (["pytest"] if bare else []))
 
 

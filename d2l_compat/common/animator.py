@@ -1,6 +1,8 @@
 """A live training-curve plot for Jupyter that does nothing where nothing can be shown."""
 import io
 
+from . import fonts
+
 
 def _in_notebook_kernel():
     try:
@@ -64,14 +66,16 @@ class Animator:
             self._draw()
 
     def _draw(self):
+        import matplotlib
         from IPython.display import Image, display
         ax = self.axes[0]
-        ax.cla()
-        for x, y, fmt in zip(self.X, self.Y, self.fmts):
-            ax.plot(x, y, fmt)
-        self.config_axes()
-        buffer = io.BytesIO()
-        self.fig.savefig(buffer, format="png", bbox_inches="tight", dpi=100)
+        with matplotlib.rc_context(fonts.rc()):  # Chinese labels: the texts take their font when made
+            ax.cla()
+            for x, y, fmt in zip(self.X, self.Y, self.fmts):
+                ax.plot(x, y, fmt)
+            self.config_axes()
+            buffer = io.BytesIO()
+            self.fig.savefig(buffer, format="png", bbox_inches="tight", dpi=100)
         image = Image(data=buffer.getvalue(), format="png")
         if self.handle is None:
             self.handle = display(image, display_id=True)

@@ -32,15 +32,24 @@ class Preset:
         return dict(self.epochs_by_framework).get(framework, self.num_epochs)
 
     def banner(self, num_epochs, resize, batch_size, framework=None, plan=None):
-        """The one line printed when training runs under this preset (`plan`: the optimizer's)."""
+        """What train_ch6 prints, in Chinese, when it trains under this preset (`plan`: the optimizer's)."""
         size = resize or 28
         epochs = self.epochs_for(framework)
-        what = (f"{self.train_size} training images, {epochs} pass{'es' if epochs > 1 else ''} "
-                f"instead of {num_epochs} epochs, at {size}x{size} in batches of {batch_size}")
-        optimizer = f"; {plan.describe()}" if plan is not None and not plan.constant else ""
-        how_back = ("unset D2L_COMPAT_SMOKE for the real run" if self.name == "smoke"
-                    else "call d2l.classroom_preset(False) for the documents' recipe")
-        return f"[{self.name} preset] {what}{optimizer}; tested on {self.test_size} test images; {how_back}."
+        name = PRESET_NAMES_ZH.get(self.name, self.name)
+        what = (f"用前 {self.train_size} 张训练图像训练 {epochs} 个迭代周期（代替 {num_epochs} 个），"
+                f"图像 {size}×{size}，批量大小 {batch_size}")
+        optimizer = f"；{plan.describe_zh()}" if plan is not None and not plan.constant else ""
+        how_back = (f"取消环境变量 {SMOKE_ENV} 即可正式训练" if self.name == "smoke"
+                    else "改回书中的训练设置：d2l.classroom_preset(False)")
+        line = f"[{name}] {what}{optimizer}；在 {self.test_size} 张测试图像上测试。{how_back}。"
+        if self.name == "classroom" and size < 96:
+            line += ("\n为什么用 28×28：书中把图像放大到 96×96，是为了让最后一个模块的特征图不至于缩得太小；"
+                     f"{size}×{size} 时它只剩 1×1，但每张图的计算量只有 96×96 时的约 1/{round((96 / size) ** 2)}，"
+                     "一节课里就能训练完。")
+        return line
+
+
+PRESET_NAMES_ZH = {"classroom": "课堂模式", "smoke": "冒烟测试"}
 
 
 SMOKE = Preset("smoke", train_size=64, test_size=64, num_epochs=1)
@@ -48,7 +57,7 @@ CLASSROOM_IMAGES = 36000
 CLASSROOM = Preset("classroom", train_size=CLASSROOM_IMAGES, test_size=10000, num_epochs=1, resize=None,
                    batch_size=64, cycle=schedule.OneCycle(momentum=0.9, warmup=0.3))
 
-_chosen = {"classroom": False}
+_chosen = {"classroom": None}  # the classroom preset in force, or None
 
 
 def smoke_mode():
@@ -56,18 +65,27 @@ def smoke_mode():
     return os.environ.get(SMOKE_ENV, "").strip().lower() not in ("", "0", "false", "no", "off")
 
 
-def classroom_preset(on=True):
-    """Switch the classroom preset on or off for the loaders and train_ch6 that follow."""
+def classroom_preset(on=True, images=None):
+    """Switch the classroom preset on or off for the loaders and train_ch6 that follow.
+
+    `images`: train on the first `images` training images instead of CLASSROOM_IMAGES (exercise 6
+    trains four nets, two of them 34 layers deep, and takes fewer).
+    """
     if not isinstance(on, bool):
         raise TypeError(f"classroom_preset takes True or False, got {on!r}")
-    _chosen["classroom"] = on
+    if images is not None and (isinstance(images, bool) or not isinstance(images, int) or not 0 < images <= 60000):
+        raise ValueError(f"classroom_preset: images must be a whole number from 1 to 60000 (Fashion-MNIST's "
+                         f"training set), got {images!r}")
+    if not on and images is not None:
+        raise ValueError("classroom_preset(False) takes no images: the documents' recipe uses all 60000")
+    _chosen["classroom"] = (dataclasses.replace(CLASSROOM, train_size=images) if images else CLASSROOM) if on else None
 
 
 def active_preset():
     """The preset in force now, or None for the documents' recipe."""
     if smoke_mode():
         return SMOKE
-    return CLASSROOM if _chosen["classroom"] else None
+    return _chosen["classroom"]
 
 
 def effective_resize(resize):
@@ -85,7 +103,7 @@ def effective_batch_size(batch_size):
 def describe_zh(preset, lr):
     """One Chinese sentence saying what `preset` (one with a cycle) trains, with the notebook's `lr` as peak."""
     cycle, size = preset.cycle, preset.resize or 28
-    return (f"课堂模式用 {preset.train_size} 张 {size}×{size} 的训练图像训练一遍（批量大小 {preset.batch_size}），"
+    return (f"课堂模式用 {preset.train_size} 张 {size}×{size} 的训练图像训练 1 个迭代周期（批量大小 {preset.batch_size}），"
             f"优化器是动量为 {cycle.momentum:g} 的 SGD，学习率按单周期（one-cycle）变化：在前 {cycle.warmup:.0%} 的步数里"
             f"从 {cycle.start * lr:g} 升到 {lr:g}，再沿余弦降到 0，最后在全部 {preset.test_size} 张测试图像上测试。")
 

@@ -34,6 +34,12 @@ class OneCycle:
                 "then falling to 0)")
 
 
+    def describe_zh(self, peak, total_steps):
+        """The same phrase in Chinese, for the banner the learner reads."""
+        return (f"优化器是动量为 {self.momentum:g} 的 SGD，学习率按单周期（one-cycle）变化：在 {total_steps} 步的"
+                f"前 {self.warmup:.0%} 里从 {self.start * peak:g} 升到 {peak:g}，再沿余弦降到 0")
+
+
 @dataclasses.dataclass(frozen=True)
 class Plan:
     """What train_ch6's optimizer does: SGD at `lr` (a constant, or the peak of `cycle`) for `total_steps`."""
@@ -77,6 +83,12 @@ class Plan:
         if self.cycle is None:
             return f"SGD, learning rate {self.lr:g}"
         return self.cycle.describe(self.lr, self.total_steps)
+
+    def describe_zh(self):
+        """The optimizer and its schedule, in Chinese."""
+        if self.cycle is None:
+            return f"优化器是 SGD，学习率 {self.lr:g}"
+        return self.cycle.describe_zh(self.lr, self.total_steps)
 
 
 def constant(lr):

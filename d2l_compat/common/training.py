@@ -1,8 +1,9 @@
 """The training loop behind every framework's train_ch6, written once."""
+import collections
 import dataclasses
 import math
 
-from . import presets
+from . import fonts, presets
 from .animator import Animator
 from .metrics import Accumulator, Timer
 
@@ -19,6 +20,7 @@ class TrainingSummary:
     device: str
     epoch_seconds: tuple = ()    # training time of each epoch (evaluation not included)
     data_on_device: bool = False  # the data set was kept on the device (common/resident.py)
+    loss_curve: tuple = ()       # (epochs so far, mean training loss since the previous point)
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -48,9 +50,17 @@ def _format_duration(seconds):
     return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
+def _duration_zh(seconds):
+    return f"{seconds / 60:.0f} 分钟" if seconds >= 90 else f"{seconds:.0f} 秒"
+
+
 def _image_size(data_iter):
     images = getattr(data_iter, "images", None)
     return images.shape[-1] if images is not None else None
+
+
+CURVE_POINTS = 40  # training-loss points per epoch that a summary keeps (on a GPU: one per plot update)
+HISTORY = collections.deque(maxlen=32)  # the summaries of this process's latest runs, newest last
 
 
 def fit(step, evaluate, device_name, train_iter, test_iter, num_epochs, plan=None, on_progress=None):
@@ -74,16 +84,23 @@ def fit(step, evaluate, device_name, train_iter, test_iter, num_epochs, plan=Non
         print(preset.banner(num_epochs, _image_size(train_iter), getattr(train_iter, "batch_size", "?"),
                             framework, plan))
         num_epochs = preset.epochs_for(framework)
-    animator = Animator(xlabel='epoch', xlim=[1, num_epochs] if num_epochs > 1 else [0, 1],
-                        legend=['train loss', 'train acc', 'test acc'])
+    animator = Animator(xlabel=fonts.chinese('迭代周期', 'epoch'), xlim=[1, num_epochs] if num_epochs > 1 else [0, 1],
+                        legend=fonts.chinese(['训练损失', '训练精度', '测试精度'], ['train loss', 'train acc', 'test acc']))
     timer, num_batches, seen, epoch_seconds = Timer(), len(train_iter), 0, []
     on_cpu = "cpu" in device_name.lower()
     warn_cpu = preset is None and on_cpu
+    curve, window, per_point = [], [0.0, 0], max(num_batches // CURVE_POINTS, 1)
     for epoch in range(num_epochs):
         metric, pending = Accumulator(3), [0, 0, 0]
         timer.start()
         for i, (X, y) in enumerate(train_iter):
-            pending = [a + b for a, b in zip(pending, step(X, y))]
+            out = step(X, y)
+            pending = [a + b for a, b in zip(pending, out)]
+            if on_cpu:  # a point every few steps; on a GPU the read-backs below give them
+                window = [window[0] + out[0], window[1] + out[2]]
+                if (i + 1) % per_point == 0 or i == num_batches - 1:
+                    curve.append((epoch + (i + 1) / num_batches, float(window[0]) / float(window[1])))
+                    window = [0.0, 0]
             estimate = warn_cpu and i == min(4, num_batches - 1)
             read_back = estimate or (i + 1) % max(num_batches // 5, 1) == 0 or i == num_batches - 1
             if (on_cpu or read_back) and not math.isfinite(float(pending[0])):
@@ -91,6 +108,8 @@ def fit(step, evaluate, device_name, train_iter, test_iter, num_epochs, plan=Non
                 raise TrainingDivergedError(diverged_message(epoch + 1, i + 1, plan.lr if plan else float("nan"),
                                                              preset is not None))
             if read_back:
+                if not on_cpu:
+                    curve.append((epoch + (i + 1) / num_batches, float(pending[0]) / float(pending[2])))
                 metric.add(*pending)  # the one read-back from the device
                 pending = [0, 0, 0]
                 timer.stop()
@@ -99,12 +118,13 @@ def fit(step, evaluate, device_name, train_iter, test_iter, num_epochs, plan=Non
                 if estimate:
                     warn_cpu = False
                     total = num_batches * num_epochs * metric[2] / (i + 1) / rate
-                    print(f"在 CPU 上按这一配方训练约需 {_format_duration(total)}。"
+                    print(f"在 CPU 上按书中的训练设置训练约需 {_duration_zh(total)}。"
                           f"想先试一次短的，请在前面调用 d2l.classroom_preset(True)。", flush=True)
                 else:
                     left = (num_epochs * num_batches - epoch * num_batches - i - 1) * metric[2] / (i + 1) / rate
-                    animator.set_title(f"epoch {epoch + 1}/{num_epochs}, {rate:.0f} examples/sec, "
-                                       f"about {_format_duration(left)} left")
+                    animator.set_title(fonts.chinese(
+                        f"第 {epoch + 1}/{num_epochs} 个迭代周期，每秒 {rate:.0f} 个样本，还需约 {_duration_zh(left)}",
+                        f"epoch {epoch + 1}/{num_epochs}, {rate:.0f} examples/sec, about {_format_duration(left)} left"))
                     animator.add(epoch + (i + 1) / num_batches, (train_l, train_acc, None))
                     if on_progress is not None:
                         on_progress(timer.sum(), seen + metric[2], train_l, train_acc)
@@ -119,7 +139,8 @@ def fit(step, evaluate, device_name, train_iter, test_iter, num_epochs, plan=Non
                   f"test acc {test_acc:.3f}", flush=True)
     summary = TrainingSummary(train_l, train_acc, test_acc, seen / timer.sum(), timer.sum(),
                               num_epochs, device_name, tuple(epoch_seconds),
-                              getattr(train_iter, "on_device", False))
+                              getattr(train_iter, "on_device", False), tuple(curve))
+    HISTORY.append(summary)
     for line in result_lines(summary):
         print(line)
     return summary

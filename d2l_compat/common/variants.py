@@ -12,6 +12,7 @@ bottleneck block that halves the resolution does so in its first 1x1 convolution
 """
 import collections
 import numbers
+import unicodedata
 
 # name: (block, residual blocks per stage); stage widths are 64, 128, 256, 512 (x4 at a
 # bottleneck's output)
@@ -127,31 +128,40 @@ def _counts(counts, what):
     return {name: int(count) for name, count in counts.items()}
 
 
+BLOCK_NAMES_ZH = {"basic": "基本块", "bottleneck": "瓶颈块"}
+
+
+def _shown_width(text):
+    """Columns `text` takes in a monospaced font: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def resnet_table(parameters, book_parameters=None):
-    """The Table 1 printout: measured parameter counts beside layers, published counts and multiply-adds."""
+    """Table 1 as a Chinese table: blocks per 模块, layers, measured and published parameters, multiply-adds."""
     parameters = _counts(parameters, "parameters")
     book = _counts(book_parameters, "book_parameters") if book_parameters is not None else None
     if book is not None and set(book) != set(parameters):
         raise ValueError("parameters and book_parameters must name the same variants, "
                          f"got {sorted(parameters)} and {sorted(book)}")
-    header = ["model", "block", "layers", "parameters", "published"] + (["book style"] if book else []) \
-        + ["GMACs 1x1", "GMACs 3x3", "paper"]
+    header = ["模型", "残差块", "各模块的块数", "层数", "参数个数", "公布值"] + (["本书写法"] if book else []) \
+        + ["乘加1x1", "乘加3x3", "论文"]
     rows = []
     for name in (n for n in RESNET_VARIANTS if n in parameters):
-        rows.append([name, RESNET_VARIANTS[name][0], str(resnet_layers(name)), f"{parameters[name]:,}",
-                     f"{PUBLISHED_PARAMETERS[name]:,}"] + ([f"{book[name]:,}"] if book else [])
+        kind, blocks = RESNET_VARIANTS[name]
+        rows.append([name, BLOCK_NAMES_ZH[kind], "(" + ",".join(map(str, blocks)) + ")", str(resnet_layers(name)),
+                     f"{parameters[name]:,}", f"{PUBLISHED_PARAMETERS[name]:,}"] + ([f"{book[name]:,}"] if book else [])
                     + [f"{resnet_multiply_adds(name, at) / 1e9:.3f}" for at in STRIDE_AT]
                     + [f"{PAPER_GFLOPS[name]:.1f}"])
-    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
-             for r in [header] + rows]
+    widths = [max(_shown_width(r[i]) for r in [header] + rows) for i in range(len(header))]
+    pad = lambda cell, w: " " * (w - _shown_width(cell))
+    lines = ["  ".join(cell + pad(cell, w) if i < 3 else pad(cell, w) + cell
+                       for i, (cell, w) in enumerate(zip(r, widths))).rstrip() for r in [header] + rows]
     legend = [
-        "parameters: this framework's models, built as torchvision builds them (bias-free convolutions,",
-        "  batch norm on the projection shortcut); published: torchvision's counts."]
+        "参数个数：本框架按 torchvision 的写法构建的模型（卷积不带偏置，捷径的 1x1 卷积之后接批量规范化）；",
+        "  公布值：torchvision 公布的参数个数。"]
     if book:
-        legend.append("book style: built as the book's Residual (convolutions with biases, no batch norm on the shortcut).")
+        legend.append("本书写法：按书中 Residual 的写法构建（卷积带偏置，捷径上不接批量规范化）。")
     legend += [
-        "GMACs: multiply-adds (x10^9) for one 3x224x224 image, a bottleneck's stride in its first 1x1",
-        "  convolution (as in the paper) or in its 3x3 convolution (as in torchvision); paper: Table 1's FLOPs."]
-    return "\n".join(["ResNet variants of He et al. 2016, Table 1 (3x224x224 input, 1000 classes)"]
-                     + lines + legend)
+        "乘加：一张 3x224x224 图片的乘加次数（x10^9）；瓶颈块的步幅在第一个 1x1 卷积上（论文的写法），",
+        "  或在 3x3 卷积上（torchvision 的写法，即 ResNet v1.5）；论文：表 1 中的 FLOPs。"]
+    return "\n".join(["He et al. 2016 表 1 中的五个 ResNet（输入 3x224x224，1000 类）"] + lines + legend)
