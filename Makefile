@@ -11,7 +11,8 @@ CHOSEN = $(sort $(if $(filter all,$(FRAMEWORKS)),$(ALL_FRAMEWORKS),$(FRAMEWORKS)
 KERNEL := five-resnets
 
 .PHONY: help setup data browser test lab doctor img bench bench-classroom bench-exercises bench-gpu same-function lock clean clean-data \
-	setup-gpu check-cpu-plan test-other-python test-numpy2 notebooks book book-serve bench-degradation
+	setup-gpu check-cpu-plan test-other-python test-numpy2 notebooks book book-serve bench-degradation \
+	bench-classroom-budget bench-tf-gradient
 
 help:
 	@echo "make setup   create .venv (Python 3.11, all five frameworks, pinned), register the Jupyter kernel, get the data"
@@ -31,6 +32,8 @@ help:
 	@echo "make book-serve   build the book, then serve it on http://127.0.0.1:8000 (BOOK_PORT=...)"
 	@echo "make bench   training and data-pipeline throughput, d2l_compat's loop against a bare loop, into bench/results/ (its report says how long it took)"
 	@echo "make bench-classroom   the classroom preset, three runs per framework, with curves, into bench/results/ (one: BENCH_ARGS=\"--framework paddle\")"
+	@echo "make bench-classroom-budget   the notebooks' classroom switch, a time budget (MINUTES=4), three runs per framework on this machine, into bench/results/ and the README"
+	@echo "make bench-tf-gradient   TensorFlow's slow convolution gradient on CPUs without VNNI: oneDNN off and on, four formulations, the training step"
 	@echo "make bench-exercises   train the exercises' comparison nets (exercises 4 and 6) in the classroom preset (one run per net, all five frameworks), then quote them in the notebooks"
 	@echo "make bench-degradation   exercise 6, continued: plain and residual nets of 18 and 34 layers, their training-loss curves, all five frameworks, then quote and embed them"
 	@echo "make same-function   the five notebooks' ResNet-18 on the same weights and images, compared with PyTorch, into bench/results/"
@@ -117,6 +120,14 @@ bench-classroom: $(VENV)/.installed
 	$(PY) bench/classroom.py $(BENCH_ARGS)
 	$(PY) tools/quote_results.py
 	$(PY) tools/embed_figures.py
+
+MINUTES ?= 4
+bench-classroom-budget: $(VENV)/.installed
+	$(PY) bench/classroom.py --minutes $(MINUTES) $(BENCH_ARGS)
+	$(PY) tools/quote_results.py
+
+bench-tf-gradient: $(VENV)/.installed
+	$(PY) bench/tf_gradient.py
 
 bench-exercises: $(VENV)/.installed
 	$(PY) bench/exercises.py

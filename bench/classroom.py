@@ -1,9 +1,17 @@
 """`make bench-classroom`: the classroom preset, measured as a learner runs it.
 
     python bench/classroom.py [--framework NAME ...] [--runs N]
+    python bench/classroom.py --minutes 4 [--framework NAME ...] [--runs N]   # the time budget
     python bench/classroom.py --framework torch --runs 1 --images 6400 --out /tmp/try   # a short trial
 
-Each run is a process of its own: the notebook's own model code, `d2l.classroom_preset(True)` and the
+Without --minutes it measures the fixed recipe, `classroom_preset(True, images=CLASSROOM_IMAGES)`,
+for comparable figures across machines. With --minutes it measures the notebooks' classroom switch,
+the time budget (`classroom_preset(True, minutes=M)`): how many images this machine trains in M
+minutes, in which mode, to what accuracy, and how long the whole cell takes (it should end within
+M + 1 minutes); into classroom-budget.json and .md and the README's table between the
+classroom-budget markers. Every record names the machine (CPU family, model and ISA).
+
+Each run is a process of its own: the notebook's own model code, the classroom preset and the
 notebook's training call (`load_data_fashion_mnist(256, resize=96)`, `train_ch6(..., 10, 0.05, ...)`),
 which the preset turns into its recipe. Run k seeds the shuffle and the framework's initialisation
 with k, so the runs differ. For the curve, the test accuracy on all 10,000 test images is also
@@ -44,7 +52,7 @@ SEEDERS = {"torch": ("torch", "manual_seed"), "tensorflow": ("keras.utils", "set
            "mxnet": ("mxnet.random", "seed"), "paddle": ("paddle", "seed"), "mindspore": ("mindspore", "set_seed")}
 
 
-def run_one(framework, seed, images=None):
+def run_one(framework, seed, images=None, minutes=None):
     """Train once in this process as the notebook does; return the run's record (the contract's)."""
     start = time.perf_counter()
     os.environ.pop("D2L_COMPAT_SMOKE", None)
@@ -58,7 +66,9 @@ def run_one(framework, seed, images=None):
     getattr(importlib.import_module(module), name)(seed)
     with contextlib.redirect_stdout(io.StringIO()):
         net = build_namespace(framework)["net"]
-    d2l.classroom_preset(True)
+    if minutes is not None:
+        return run_budget(d2l, net, seed, minutes, start)
+    d2l.classroom_preset(True, images=presets.CLASSROOM.train_size)
     train_iter, test_iter = d2l.load_data_fashion_mnist(NOTEBOOK_CALL["batch_size"], resize=NOTEBOOK_CALL["resize"])
     train_iter.rng = np.random.default_rng(seed)
 
@@ -82,6 +92,50 @@ def run_one(framework, seed, images=None):
     return {"seed": seed, "test_acc": summary.test_acc, "train_acc": summary.train_acc,
             "training_seconds": summary.seconds,
             "wall_seconds": time.perf_counter() - start - evaluation_seconds, "curve": curve}
+
+
+def run_budget(d2l, net, seed, minutes, start):
+    """One run of the time-budget preset, timed as the learner waits for it (no evaluation in between)."""
+    d2l.classroom_preset(True, minutes=minutes)
+    train_iter, test_iter = d2l.load_data_fashion_mnist(NOTEBOOK_CALL["batch_size"], resize=NOTEBOOK_CALL["resize"])
+    train_iter.rng = np.random.default_rng(seed)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        result = d2l.train(net, train_iter, test_iter, NOTEBOOK_CALL["num_epochs"], NOTEBOOK_CALL["lr"], d2l.try_gpu())
+    sys.stdout.write(printed.getvalue())
+    summary = result[1] if isinstance(result, tuple) else result
+    lines = printed.getvalue().splitlines()
+    return {"seed": seed, "test_acc": summary.test_acc, "train_acc": summary.train_acc,
+            "train_images": round(summary.examples_per_sec * summary.seconds), "mode": summary.mode,
+            "mode_line": next((line for line in lines if line.startswith("执行模式")), ""),
+            "plan_line": next((line for line in lines if line.startswith("本机每秒")), ""),
+            "training_seconds": summary.seconds, "wall_seconds": time.perf_counter() - start}
+
+
+def budget_table(data):
+    """The Markdown summary of the time-budget runs (classroom-budget.md and the README)."""
+    m, t = data["minutes"], data["target"]
+    lines = [f"Time-budget classroom preset (the notebooks' `d2l.classroom_preset(True)`): {m:g} minutes of training, "
+             f"the image count set by the speed measured on the first batches, the fastest mode kept. Measured "
+             f"{data['date']} on {machine_line(data['machine'])} by `make bench-classroom-budget`; targets: the whole "
+             f"cell (loading, training, final test) within {t['cell_seconds'] / 60:g} minutes, test accuracy ≥ "
+             f"{t['test_acc']}.", "",
+             "| framework | runs | mode kept | training images | test acc (min–max) | training (max) | whole cell (max) | cell within limit | accuracy target |",
+             "|---|---:|---|---:|---:|---:|---:|---|---|"]
+    for fw in [f for f in FRAMEWORKS if f in data["frameworks"]]:
+        runs = data["frameworks"][fw]["runs"]
+        accs, images = [r["test_acc"] for r in runs], [r["train_images"] for r in runs]
+        modes = ", ".join(sorted({r["mode"] or "(one mode)" for r in runs}))
+        wall = max(r["wall_seconds"] for r in runs)
+        lines.append(f"| {fw} | {len(runs)} | {modes} | {_span(images, '{:,}')} | {_span(accs, '{:.3f}')} | "
+                     f"{max(r['training_seconds'] for r in runs) / 60:.1f} min | {wall / 60:.1f} min | "
+                     f"{'yes' if wall <= t['cell_seconds'] else 'no'} | {'yes' if min(accs) >= t['test_acc'] else 'no'} |")
+    return "\n".join(lines)
+
+
+def _span(values, form):
+    low, high = form.format(min(values)), form.format(max(values))
+    return low if low == high else f"{low}–{high}"
 
 
 def summarize(runs, framework, target=TARGET):
@@ -193,7 +247,7 @@ def _draw_curves(fig, framework, entry, target, chinese):
     return fig
 
 
-def measure(framework, runs, images):
+def measure(framework, runs, images, minutes=None):
     """Run `framework` `runs` times, each in its own process; return (run records, errors)."""
     records, errors = [], []
     for seed in range(runs):
@@ -201,6 +255,8 @@ def measure(framework, runs, images):
         command = [sys.executable, __file__, "--one", framework, "--seed", str(seed)]
         if images is not None:
             command += ["--images", str(images)]
+        if minutes is not None:
+            command += ["--minutes", str(minutes)]
         out = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
         if out.returncode != 0:
             errors.append(f"{framework} run {seed + 1}: " + " ".join(out.stderr.strip().splitlines()[-1:]))
@@ -208,7 +264,8 @@ def measure(framework, runs, images):
             continue
         records.append(json.loads(out.stdout.strip().splitlines()[-1]))
         r = records[-1]
-        print(f"  test acc {r['test_acc']:.3f}, {r['training_seconds'] / 60:.1f} min of training, "
+        trained = f", {r['train_images']} images in mode {r['mode'] or '(one)'}" if "mode" in r else ""
+        print(f"  test acc {r['test_acc']:.3f}, {r['training_seconds'] / 60:.1f} min of training{trained}, "
               f"{r['wall_seconds'] / 60:.1f} min for the whole cell", flush=True)
     return records, errors
 
@@ -219,8 +276,14 @@ def main(argv=None):
                         help="a framework to measure (repeat it, or give a comma-separated list); default: all installed")
     parser.add_argument("--runs", type=int, default=3, help="runs per framework (default 3)")
     parser.add_argument("--images", type=int, default=None, help="trial: another training image count (needs --out)")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="measure the time-budget preset with this many minutes of training instead")
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS, help="folder for the results (default bench/results)")
     args = parser.parse_args(argv)
+    if args.minutes is not None and args.images is not None:
+        parser.error("--minutes (the time budget) and --images (a fixed image count) do not go together")
+    if args.minutes is not None and not 0.25 <= args.minutes <= 120:
+        parser.error("--minutes must be from 0.25 to 120")
     chosen = [f for item in (args.framework or FRAMEWORKS) for f in item.split(",") if f]
     unknown = sorted(set(chosen) - set(FRAMEWORKS))
     if unknown or args.runs < 1:
@@ -234,6 +297,8 @@ def main(argv=None):
     from d2l_compat.common import presets
     from run import CLASSROOM_MARKERS, machine, update_readme, write_atomically
     import math
+    if args.minutes is not None:
+        return main_budget(args, chosen)
     steps = math.ceil((args.images or presets.CLASSROOM.train_size) / presets.CLASSROOM.batch_size)
     preset = preset_record(steps)
     if args.images is not None:
@@ -266,15 +331,49 @@ def main(argv=None):
     return 0
 
 
+def main_budget(args, chosen):
+    """--minutes: the time-budget runs, into classroom-budget.json and .md (and the README)."""
+    from run import machine, update_readme, write_atomically
+    measured, failures = {}, []
+    for fw in chosen:
+        if importlib.util.find_spec(fw) is None:
+            print(f"{fw} is not installed: skipped", flush=True)
+            continue
+        runs, errors = measure(fw, args.runs, None, args.minutes)
+        failures += errors
+        if runs and not errors:
+            measured[fw] = {"runs": runs}
+    json_path = args.out / "classroom-budget.json"
+    old = json.loads(json_path.read_text("utf-8")) if json_path.is_file() else {}
+    same = old.get("minutes") == args.minutes and old.get("machine") == machine()
+    data = {"date": datetime.date.today().isoformat(), "machine": machine(), "minutes": args.minutes,
+            "target": {"test_acc": TARGET["test_acc"], "cell_seconds": (args.minutes + 1) * 60},
+            "frameworks": {**(old.get("frameworks", {}) if same else {}), **measured}}
+    write_atomically(json_path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    text = budget_table(data)
+    write_atomically(args.out / "classroom-budget.md", text + "\n")
+    if args.out.resolve() == RESULTS.resolve():
+        update_readme(text, BUDGET_MARKERS)
+    print(text)
+    if failures:
+        print("failed (earlier results kept for these frameworks):\n  " + "\n  ".join(failures), file=sys.stderr)
+        return 1
+    return 0
+
+
+BUDGET_MARKERS = ("<!-- classroom-budget:start -->", "<!-- classroom-budget:end -->")
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--one"]:
         one = argparse.ArgumentParser()
         one.add_argument("--one")
         one.add_argument("--seed", type=int, default=0)
         one.add_argument("--images", type=int, default=None)
+        one.add_argument("--minutes", type=float, default=None)
         a = one.parse_args()
         with contextlib.redirect_stdout(sys.stderr):
-            record = run_one(a.one, a.seed, a.images)
+            record = run_one(a.one, a.seed, a.images, a.minutes)
         print(json.dumps(record))
     else:
         sys.exit(main())

@@ -1,7 +1,7 @@
 """d2l's helpers for the MindSpore ResNet chapter: `from d2l_compat import mindspore as d2l`."""
 
 __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_accuracy_gpu",
-           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu",
+           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "train_mode", "try_gpu",
            "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table",
            "batch_norm_settings", "export_weights", "import_weights"]
 
@@ -10,7 +10,7 @@ import os
 import tempfile
 import weakref
 
-from .common import presets, resident, schedule
+from .common import modes, presets, resident, schedule
 from .common.checks import gpu_index, instance_of, training_args
 from .common.data import load_data_fashion_mnist as _load
 from .common.frameworks import require
@@ -33,6 +33,10 @@ from mindspore import nn  # noqa: E402
 from mindspore.common.initializer import XavierUniform, initializer  # noqa: E402
 
 FRAMEWORK = "mindspore"
+# train_ch6's step compiled as one graph (GRAPH_MODE) or run op by op (PyNative): the graph was about
+# twice as fast on 2 CPU cores, compile included, but train_ch6 measures both (common/modes.py).
+MODES = (modes.Mode("graph", "静态图（GRAPH_MODE）"), modes.Mode("pynative", "动态图（PyNative）"))
+train_mode = modes.train_mode_function(FRAMEWORK, MODES)
 nchw_shape = nchw_shape_for(FRAMEWORK)
 
 
@@ -158,8 +162,8 @@ def _make_trainer(net, lr, device, plan=None):
     """Initialise `net` on `device`; return (step, evaluate, device name) for the shared loop.
 
     The step follows `plan` (common/schedule.py; default: plain SGD at `lr`) and runs as a compiled
-    graph (GRAPH_MODE): measured on 2 CPU cores, about twice PyNative's speed, compile included.
-    Each new batch shape compiles once (about 1-2 s).
+    graph (GRAPH_MODE) or in PyNative, whichever train_ch6 measures faster (MODES). Each new batch
+    shape compiles once (about 1-2 s).
     """
     _check_net(net)
     plan = plan or schedule.constant(lr)
@@ -172,13 +176,13 @@ def _make_trainer(net, lr, device, plan=None):
     next_rate = plan.follow(lambda rate: optimizer.learning_rate.set_data(ms.Tensor(rate, ms.float32)))
     train_step = _Graph(_TrainStep(net, nn.CrossEntropyLoss(), optimizer))
 
-    def step(X, y):
+    def run(mode, X, y):
         next_rate()
         train_step.cell.set_train(True)
-        l, correct = train_step(X, y)
+        l, correct = train_step(X, y) if mode == "graph" else train_step.cell(X, y)
         return l * X.shape[0], correct, X.shape[0]
 
-    return step, lambda it: evaluate_accuracy_gpu(net, it), device
+    return modes.ModalStep(FRAMEWORK, MODES, run), lambda it: evaluate_accuracy_gpu(net, it), device
 
 
 def train(net, train_iter, test_iter, num_epochs, lr, device=None):

@@ -1,7 +1,7 @@
 """d2l's helpers for the MXNet (Gluon, NumPy interface) ResNet chapter: `from d2l_compat import mxnet as d2l`."""
 
 __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_accuracy_gpu",
-           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu",
+           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "train_mode", "try_gpu",
            "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table",
            "batch_norm_settings", "export_weights", "import_weights"]
 
@@ -14,7 +14,7 @@ for _name, _type in (("bool", bool), ("int", int), ("float", float), ("complex",
     if _name not in _onp.__dict__:
         setattr(_onp, _name, _type)
 
-from .common import presets, resident, schedule  # noqa: E402
+from .common import modes, presets, resident, schedule  # noqa: E402
 from .common.checks import gpu_index, instance_of, training_args  # noqa: E402
 from .common.data import load_data_fashion_mnist as _load  # noqa: E402
 from .common.frameworks import require  # noqa: E402
@@ -30,6 +30,9 @@ from mxnet import autograd, gluon, init, np, npx  # noqa: E402
 
 npx.set_np()
 FRAMEWORK = "mxnet"
+# One mode: the notebook's Residual is a Gluon Block, which cannot be hybridized into a graph.
+MODES = (modes.Mode("imperative", "命令式（Gluon）"),)
+train_mode = modes.train_mode_function(FRAMEWORK, MODES)
 nchw_shape = nchw_shape_for(FRAMEWORK)
 
 
@@ -92,7 +95,7 @@ def _make_trainer(net, lr, device, plan=None):
     trainer = gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': plan.rate(0), 'momentum': plan.momentum})
     next_rate = plan.follow(trainer.set_learning_rate)
 
-    def step(X, y):
+    def run(mode, X, y):
         next_rate()
         X, y = X.as_in_ctx(device), y.as_in_ctx(device)
         with autograd.record():
@@ -103,7 +106,7 @@ def _make_trainer(net, lr, device, plan=None):
         correct = (y_hat.argmax(axis=1).astype(y.dtype) == y).sum()
         return l.sum(), correct, X.shape[0]
 
-    return step, lambda it: evaluate_accuracy_gpu(net, it, device), str(device)
+    return modes.ModalStep(FRAMEWORK, MODES, run), lambda it: evaluate_accuracy_gpu(net, it, device), str(device)
 
 
 def train(net, train_iter, test_iter, num_epochs, lr, device):

@@ -1,14 +1,14 @@
 """d2l's helpers for the PaddlePaddle ResNet chapter: `from d2l_compat import paddle as d2l`."""
 
 __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_accuracy_gpu",
-           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu",
+           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "train_mode", "try_gpu",
            "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table",
            "batch_norm_settings", "export_weights", "import_weights"]
 
 import os
 import warnings
 
-from .common import cpu, presets, resident, schedule
+from .common import cpu, modes, presets, resident, schedule
 from .common.checks import gpu_index, instance_of, training_args
 from .common.data import load_data_fashion_mnist as _load
 from .common.frameworks import require
@@ -47,6 +47,26 @@ warnings.filterwarnings("ignore", message="When training, we now always track gl
 FRAMEWORK = "paddle"
 nchw_shape = nchw_shape_for(FRAMEWORK)
 
+
+def _cpu_modes():
+    """On a CPU, the step's thread count: the one set above first, then one thread and every core.
+    Which is fastest depends on the CPU (one thread was, on MKL's AVX2 path on AMD), so train_ch6
+    measures them (common/modes.py); a thread count the user set stays the only one. oneDNN is no
+    candidate: Paddle's dygraph training runs no oneDNN kernel (README, Benchmarks)."""
+    if _THREADS_CHOSEN:
+        given = os.environ["OMP_NUM_THREADS"]
+        return {"threads_set": int(given) if given.isdigit() and int(given) > 0 else 1}
+    counts = dict.fromkeys([1 if _MKL_AVX2 else cpu.usable_cores(), 1, cpu.usable_cores()])
+    return {("1_thread" if n == 1 else f"{n}_threads"): n for n in counts}
+
+
+CPU_MODES = _cpu_modes()
+MODES = tuple(modes.Mode(name, f"{n} 个线程") for name, n in CPU_MODES.items())
+train_mode = modes.train_mode_function(FRAMEWORK, MODES)
+
+
+def _use_cpu_mode(name):
+    paddle.base.core.set_num_threads(CPU_MODES[name])
 
 def _to_batch(X, y):
     return paddle.to_tensor(X), paddle.to_tensor(y.astype("int64"))
@@ -115,7 +135,7 @@ def _make_trainer(net, lr, device, plan=None):
     loss = nn.CrossEntropyLoss()
     next_rate = plan.follow(optimizer.set_lr)
 
-    def step(X, y):
+    def run(mode, X, y):
         next_rate()
         net.train()
         y_hat = net(X)
@@ -126,6 +146,8 @@ def _make_trainer(net, lr, device, plan=None):
         correct = (y_hat.argmax(axis=1) == y).astype("int64").sum()
         return l.detach() * X.shape[0], correct, X.shape[0]
 
+    on_gpu = isinstance(device, paddle.CUDAPlace)
+    step = modes.ModalStep(FRAMEWORK, MODES[:1] if on_gpu else MODES, run, None if on_gpu else _use_cpu_mode)
     return step, lambda it: evaluate_accuracy_gpu(net, it), str(device)
 
 

@@ -4,14 +4,14 @@ Batches are NHWC (channels last), the layout Keras convolutions expect.
 """
 
 __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_accuracy_gpu",
-           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu",
+           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "train_mode", "try_gpu",
            "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table",
            "batch_norm_settings", "export_weights", "import_weights"]
 
 import os
 import weakref
 
-from .common import presets, resident, schedule
+from .common import modes, presets, resident, schedule
 from .common.checks import gpu_index, instance_of, training_args
 from .common.data import load_data_fashion_mnist as _load
 from .common.frameworks import require
@@ -25,10 +25,20 @@ from .common.training import fit
 # TensorFlow's C++ start-up lines go to the terminal, not to Jupyter; silence them so that a
 # notebook looks the same in JupyterLab and under nbval.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's Linux build turns its oneDNN kernels on only for CPUs with AVX512_VNNI, AVX512_BF16,
+# AVX_VNNI or AMX (DefaultOneDnnPolicy in tensorflow/core/util/port.cc). Elsewhere (an AVX2-only AMD
+# Zen 3, say) the gradient of a 3x3 convolution falls back to Eigen's Conv2DBackpropInput, which is
+# slow on the last stage's 1x1 and 2x2 maps (bench/results/tf_gradient.md: the whole training step
+# several times slower). It is read once, at TensorFlow's import; a value the user set stays.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 tf = require("tensorflow", "TensorFlow", quiet=True)
 
 FRAMEWORK = "tensorflow"
 nchw_shape = nchw_shape_for(FRAMEWORK)
+# train_ch6's step as a tf.function graph, or compiled whole by XLA: XLA was 2.3x faster on one
+# 2-core CPU and 5x slower on another (README), so train_ch6 measures both (common/modes.py).
+MODES = (modes.Mode("graph", "tf.function 计算图"), modes.Mode("xla", "XLA 编译（jit_compile=True）"))
+train_mode = modes.train_mode_function(FRAMEWORK, MODES)
 
 
 def _to_batch(X, y):
@@ -108,7 +118,6 @@ def _make_trainer(net_fn, lr, device, plan=None):
         loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         next_rate = plan.follow(lambda rate: optimizer.learning_rate.assign(rate))  # a variable the graph reads
 
-        @tf.function(reduce_retracing=True)
         def train_step(X, y):
             with tf.GradientTape() as tape:
                 y_hat = net(X, training=True)
@@ -117,16 +126,20 @@ def _make_trainer(net_fn, lr, device, plan=None):
             optimizer.apply_gradients(zip(grads, net.trainable_variables))
             correct = tf.reduce_sum(tf.cast(tf.argmax(y_hat, axis=1, output_type=y.dtype) == y, tf.int32))
             return l, correct
+        compiled = {"graph": tf.function(train_step, reduce_retracing=True),
+                    "xla": tf.function(train_step, reduce_retracing=True, jit_compile=True)}
 
-        def step(X, y):
-            if not net.built:
-                net(X[:1])
+        def run(mode, X, y):
+            if not optimizer.built:  # Keras creates the variables eagerly, not inside a compiled step
+                if not net.built:
+                    net(X[:1])
                 optimizer.build(net.trainable_variables)
             next_rate()
-            l, correct = train_step(X, y)
+            with tf.device(device_name):
+                l, correct = compiled[mode](X, y)
             return l * int(X.shape[0]), correct, int(X.shape[0])
 
-    return step, lambda it: evaluate_accuracy_gpu(net, it, device), device_name, net
+    return modes.ModalStep(FRAMEWORK, MODES, run), lambda it: evaluate_accuracy_gpu(net, it, device), device_name, net
 
 
 def train(net_fn, train_iter, test_iter, num_epochs, lr, device):

@@ -1,11 +1,11 @@
 """d2l's helpers for the PyTorch ResNet chapter: `from d2l_compat import torch as d2l`."""
 
 __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_accuracy_gpu",
-           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "try_gpu",
+           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "train_mode", "try_gpu",
            "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table", "fast_mode",
            "batch_norm_settings", "export_weights", "import_weights"]
 
-from .common import presets, resident, schedule
+from .common import modes, presets, resident, schedule
 from .common.checks import gpu_index, instance_of, training_args
 from .common.data import load_data_fashion_mnist as _load
 from .common.frameworks import require
@@ -22,6 +22,10 @@ from torch import nn  # noqa: E402
 FRAMEWORK = "torch"
 nchw_shape = nchw_shape_for(FRAMEWORK)
 _FAST = {"on": False}
+# The same step on NCHW tensors or on channels-last ones (NHWC in memory, NCHW in shape): which
+# oneDNN's convolutions run faster depends on the CPU, so train_ch6 measures both (common/modes.py).
+MODES = (modes.Mode("contiguous", "NCHW 内存布局"), modes.Mode("channels_last", "channels-last 内存布局"))
+train_mode = modes.train_mode_function(FRAMEWORK, MODES)
 
 
 def fast_mode(on=True):
@@ -97,8 +101,9 @@ def _make_trainer(net, lr, device, plan=None):
             nn.init.xavier_uniform_(m.weight)
     net.apply(init_weights)
     fast = _FAST["on"]
-    memory_format = torch.channels_last if fast else torch.contiguous_format
-    net.to(device, memory_format=memory_format)
+    layouts = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
+    memory_format = [torch.channels_last if fast else torch.contiguous_format]
+    net.to(device, memory_format=memory_format[0])
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # the shapes repeat: let cuDNN pick its fastest kernels
     optimizer = torch.optim.SGD(net.parameters(), lr=plan.rate(0), momentum=plan.momentum)
@@ -109,10 +114,18 @@ def _make_trainer(net, lr, device, plan=None):
             group["lr"] = rate
     next_rate = plan.follow(set_lr)
 
-    def step(X, y):
+    def switch(mode):
+        memory_format[0] = layouts[mode]
+        net.to(memory_format=memory_format[0])
+        for state in optimizer.state.values():  # the momentum buffers follow their parameters' layout
+            for key, value in state.items():
+                if torch.is_tensor(value) and value.dim() == 4:
+                    state[key] = value.contiguous(memory_format=memory_format[0])
+
+    def run(mode, X, y):
         next_rate()
         net.train()
-        X = X.to(device, non_blocking=True, memory_format=memory_format)
+        X = X.to(device, non_blocking=True, memory_format=memory_format[0])
         y = y.to(device, non_blocking=True)
         optimizer.zero_grad()
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=fast):
@@ -123,6 +136,7 @@ def _make_trainer(net, lr, device, plan=None):
         with torch.no_grad():
             return l.detach() * X.shape[0], (y_hat.argmax(dim=1) == y).sum(), X.shape[0]
 
+    step = modes.ModalStep(FRAMEWORK, MODES[1:] if fast else MODES, run, switch)  # fast mode: channels-last
     return step, lambda it: evaluate_accuracy_gpu(net, it, device), str(device)
 
 

@@ -77,9 +77,12 @@ def test_classroom_preset_switch(no_preset):
     presets.classroom_preset(True)
     try:
         train_iter, _ = load_data_fashion_mnist(256, 96, "torch", identity)
-        assert train_iter.num_examples == presets.CLASSROOM.train_size
+        assert train_iter.num_examples == presets.TRAINING_IMAGES  # a time budget: train_ch6 stops in time
         X, _ = next(iter(train_iter))
         assert X.shape[-1] == 28 and X.shape[0] == presets.CLASSROOM.batch_size  # 28x28, its batch size
+        presets.classroom_preset(True, images=presets.CLASSROOM_IMAGES)
+        train_iter, _ = load_data_fashion_mnist(256, 96, "torch", identity)
+        assert train_iter.num_examples == presets.CLASSROOM.train_size
     finally:
         presets.classroom_preset(False)
     with pytest.raises(TypeError, match="True or False"):

@@ -19,6 +19,13 @@ FRAMEWORK_KEYS = {"runs", "min_test_acc", "max_training_seconds", "met", "curve_
 RUN_KEYS = {"seed", "test_acc", "train_acc", "training_seconds", "wall_seconds", "curve"}
 
 
+def fake_budget_run(seed, final_acc, minutes):
+    """A time-budget run: so many images in `minutes`, in one mode, and the whole cell 40 s longer."""
+    return {"seed": seed, "test_acc": final_acc, "train_acc": 0.8, "train_images": 20000 + 64 * seed,
+            "mode": "graph", "mode_line": "执行模式：…", "plan_line": "本机每秒…",
+            "training_seconds": minutes * 60 - 1, "wall_seconds": minutes * 60 + 40}
+
+
 def fake_run(seed, final_acc, seconds):
     """A run whose test accuracy climbs to `final_acc` over `seconds` of training, read five times."""
     curve = [[seconds * k / 5 / 60, 1.0 - 0.1 * k, 0.6 + 0.05 * k, final_acc - 0.03 * (5 - k)] for k in range(1, 6)]
@@ -59,7 +66,9 @@ def fake_training(monkeypatch):
     """classroom.measure replaced by made-up runs: (framework, runs, images) -> (runs, errors)."""
     accuracy = {"torch": 0.87, "paddle": 0.83}
 
-    def measure(framework, runs, images):
+    def measure(framework, runs, images, minutes=None):
+        if minutes is not None:
+            return [fake_budget_run(seed, accuracy[framework], minutes) for seed in range(runs)], []
         return [fake_run(seed, accuracy[framework], 120 + seed) for seed in range(runs)], []
     monkeypatch.setattr(classroom, "measure", measure)
 
@@ -92,10 +101,27 @@ def test_results_of_another_recipe_are_not_merged(tmp_path, fake_training):
     assert set(json.loads((tmp_path / "classroom.json").read_text())["frameworks"]) == {"paddle"}
 
 
+def test_the_time_budget_runs_are_recorded_with_their_machine_and_judged_on_the_whole_cell(tmp_path, fake_training):
+    assert classroom.main(["--minutes", "4", "--framework", "torch", "--runs", "3", "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "classroom-budget.json").read_text())
+    assert set(data) == {"date", "machine", "minutes", "target", "frameworks"} and data["minutes"] == 4
+    assert {"family", "model", "isa"} <= set(data["machine"]) and data["target"]["cell_seconds"] == 300
+    assert [r["seed"] for r in data["frameworks"]["torch"]["runs"]] == [0, 1, 2]
+    assert classroom.main(["--minutes", "4", "--framework", "paddle", "--runs", "1", "--out", str(tmp_path)]) == 0
+    table = (tmp_path / "classroom-budget.md").read_text()
+    assert "| torch | 3 | graph | 20,000–20,128 | 0.870 | 4.0 min | 4.7 min | yes | yes |" in table
+    assert "| paddle | 1 | graph | 20,000 | 0.830 | 4.0 min | 4.7 min | yes | no |" in table  # torch kept
+    assert classroom.main(["--minutes", "5", "--framework", "paddle", "--runs", "1", "--out", str(tmp_path)]) == 0
+    assert set(json.loads((tmp_path / "classroom-budget.json").read_text())["frameworks"]) == {"paddle"}
+    assert not (tmp_path / "classroom.json").exists() and not list(tmp_path.glob(".*"))
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--framework", "tensorflw"], "unknown framework"),
     (["--runs", "0"], "--runs must be at least 1"),
     (["--images", "640"], "give --out FOLDER"),
+    (["--minutes", "4", "--images", "640", "--out", "x"], "do not go together"),
+    (["--minutes", "0"], "--minutes must be from 0.25 to 120"),
 ])
 def test_bad_arguments_say_what_to_do(argv, message, capsys):
     with pytest.raises(SystemExit):

@@ -5,6 +5,7 @@ here the notebooks must hold exactly what it would write.
 """
 import importlib.util
 import json
+import re
 
 import nbformat
 import pytest
@@ -143,3 +144,36 @@ def test_the_prose_on_degradation_holds_for_every_measured_framework():
         assert loss["普通网络-34"] > loss["普通网络-18"], (fw, loss)
         assert loss["ResNet-34"] < loss["普通网络-34"], (fw, loss)
         assert loss["ResNet-34"] > loss["ResNet-18"], (fw, loss)
+
+
+def test_budget_quote_names_the_images_the_mode_and_the_whole_cell(results):
+    runs = [{"seed": k, "test_acc": acc, "train_images": images, "mode": "graph", "training_seconds": 239.0,
+             "wall_seconds": wall} for k, (acc, images, wall) in enumerate([(0.84, 24000, 280.0), (0.846, 24512, 290.0)])]
+    machine = {"family": "25", "model": "1", "isa": ["AVX2"], "cores": 2}
+    (results / "classroom-budget.json").write_text(json.dumps(
+        {"date": "2026-12-02", "machine": machine, "minutes": 4, "target": {"test_acc": 0.85, "cell_seconds": 300},
+         "frameworks": {"tensorflow": {"runs": runs}}}))
+    text = quote_results.quote_budget("tensorflow")
+    for part in ("2026-12-02", "一台 2 核 CPU", "TensorFlow 2 次（4 分钟）", "24,000–24,512 张图像", "`graph`",
+                 "0.840–0.846", "至多 4.8 分钟"):
+        assert part in text, (part, text)
+    with pytest.raises(quote_results.QuoteError, match="no runs for paddle.*make bench-classroom-budget"):
+        quote_results.quote_budget("paddle")
+
+
+def test_the_classroom_prose_states_the_codes_own_numbers():
+    # lesson/resnet.md describes the classroom switch and the mode chooser in numbers: keep them the code's.
+    from d2l_compat.common import budget, modes, presets
+    text = (quote_results.ROOT / "lesson" / "resnet.md").read_text("utf-8")
+    assert f"默认训练 {presets.DEFAULT_MINUTES} 分钟" in text
+    assert f"各试 {modes.TRIAL_STEPS} 步" in text
+    assert f"达不到 {budget.TARGET_ACC} 的测试精度" in text
+    fixed = re.findall(r"classroom_preset\(True, images=(\d+)\)", text)
+    degradation = json.loads((quote_results.RESULTS / "degradation.json").read_text("utf-8"))
+    measured = {str(r["preset"]["train_images"]) for r in degradation["frameworks"].values()}
+    assert set(fixed) == {str(presets.CLASSROOM_IMAGES)} | measured, fixed  # the fixed recipe; exercise 6's
+    assert f"`images={presets.CLASSROOM_IMAGES}`" in text
+    classroom = json.loads((quote_results.RESULTS / "classroom.json").read_text("utf-8"))
+    assert "测试精度在 5 分钟内达到了 0.85" in text
+    assert all(entry["met"] for entry in classroom["frameworks"].values())  # what that sentence says
+    assert classroom["target"] == {"test_acc": 0.85, "training_seconds": 300}

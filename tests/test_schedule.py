@@ -68,7 +68,7 @@ def no_preset(monkeypatch):
 
 def test_training_plan_is_the_documents_sgd_without_a_preset_and_the_cycle_with_the_classroom_one(no_preset):
     assert presets.training_plan(0.05, FakeIter(60000), 10) == schedule.constant(0.05)
-    presets.classroom_preset(True)
+    presets.classroom_preset(True, images=presets.CLASSROOM_IMAGES)
     plan = presets.training_plan(0.05, FakeIter(presets.CLASSROOM.train_size), 10)
     assert plan.cycle == presets.CLASSROOM.cycle and plan.lr == 0.05  # the notebook's lr is the peak
     assert plan.total_steps == math.ceil(presets.CLASSROOM.train_size / 64) * presets.CLASSROOM.num_epochs
@@ -116,7 +116,7 @@ def test_the_classroom_preset_can_take_fewer_images(no_preset):
     preset = presets.active_preset()
     assert preset.train_size == 12000 and preset.cycle == presets.CLASSROOM.cycle
     assert "用前 12000 张训练图像" in preset.banner(10, None, 64)
-    presets.classroom_preset(True)
+    presets.classroom_preset(True, images=presets.CLASSROOM_IMAGES)
     assert presets.active_preset() == presets.CLASSROOM
     presets.classroom_preset(False)
     assert presets.active_preset() is None
@@ -130,5 +130,46 @@ def test_an_impossible_image_count_says_what_is_allowed(no_preset, images):
 
 
 def test_the_documents_recipe_takes_no_image_count(no_preset):
-    with pytest.raises(ValueError, match="takes no images"):
+    with pytest.raises(ValueError, match="takes neither images nor minutes"):
         presets.classroom_preset(False, images=100)
+    with pytest.raises(ValueError, match="takes neither images nor minutes"):
+        presets.classroom_preset(False, minutes=4)
+
+
+def test_the_classroom_switch_is_a_time_budget_of_a_lessons_minutes(no_preset):
+    presets.classroom_preset(True)
+    preset = presets.active_preset()
+    assert preset.minutes == presets.DEFAULT_MINUTES and preset.train_size == presets.TRAINING_IMAGES
+    assert preset.cycle == presets.CLASSROOM.cycle and preset.batch_size == 64 and preset.num_epochs == 1
+    presets.classroom_preset(True, minutes=2.5)
+    plan = presets.training_plan(0.05, FakeIter(60000), 10)
+    line = presets.active_preset().banner(10, None, 64, "torch", plan).split("\n")[0]
+    for part in ("训练 2.5 分钟", "测出本机的速度", "最多 60000 张", "批量大小 64", "单周期", "全部步数的前 30%"):
+        assert part in line, (part, line)
+
+
+@pytest.mark.parametrize("minutes", [0, 0.1, 121, True, "4"])
+def test_an_impossible_budget_says_what_is_allowed(no_preset, minutes):
+    with pytest.raises(ValueError, match="minutes must be a number from 0.25 to 120"):
+        presets.classroom_preset(True, minutes=minutes)
+    assert presets.active_preset() is None
+
+
+def test_images_and_minutes_do_not_go_together(no_preset):
+    with pytest.raises(ValueError, match="not both"):
+        presets.classroom_preset(True, images=12000, minutes=4)
+
+
+def test_a_retargeted_plan_is_followed_from_the_step_it_has_reached():
+    plan, applied = schedule.Plan(0.05, 100, schedule.OneCycle()), []
+    advance = plan.follow(applied.append)
+    for _ in range(10):
+        advance()
+    plan.retarget(20)
+    for _ in range(12):
+        advance()
+    assert applied[:10] == [schedule.Plan(0.05, 100, schedule.OneCycle()).rate(k) for k in range(10)]
+    short = schedule.Plan(0.05, 20, schedule.OneCycle())
+    assert applied[10:] == [short.rate(k) for k in range(10, 21)]  # then 0.0, applied once
+    with pytest.raises(ValueError, match="at least one step"):
+        plan.retarget(0)

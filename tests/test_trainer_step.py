@@ -17,7 +17,7 @@ LAST_WEIGHT = {  # the final dense layer's weight as NumPy, read the framework's
 }
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class GivenRates(schedule.Plan):
     """A plan with the rates written out, one per step, and no momentum."""
     given: tuple = ()

@@ -8,6 +8,7 @@ with --check it changes nothing and exits 1, naming each stale quote. Sources:
 
   cpu        bench/results/latest.json     (`make bench`): 600,000 / train_96 seconds
   classroom  bench/results/classroom.json  (`make bench-classroom`): the framework's runs and curve
+  budget     bench/results/classroom-budget.json (`make bench-classroom-budget`): the time budget's runs
   exercises  bench/results/exercises.json  (`make bench-exercises`): the exercises' comparison runs
   bn         BN_DEFAULTS below; tests/test_bn_defaults.py checks it against each framework
   table1     d2l_compat/common/variants.py: Table 1's multiply-adds and the constructions' difference
@@ -116,6 +117,27 @@ def quote_classroom(framework):
             f"{machine_zh(data['machine'], 'running-the-notebooks')}上实测{' ' if NAMES[framework].isascii() else ''}{NAMES[framework]} {len(accs)} 次：测试精度 {acc}，训练用时至多 "
             f"{fw['max_training_seconds'] / 60:.1f} 分钟，{met}“{target['training_seconds'] / 60:g} 分钟内测试精度"
             f"不低于 {target['test_acc']:g}”的目标。")
+
+
+def quote_budget(framework):
+    """The time-budget classroom preset's measured runs, from `make bench-classroom-budget`."""
+    data = _load("classroom-budget.json", "bench-classroom-budget")
+    if framework not in data.get("frameworks", {}):
+        raise QuoteError(f"bench/results/classroom-budget.json has no runs for {framework}: "
+                         f"run `make bench-classroom-budget` with {framework} installed")
+    runs = data["frameworks"][framework]["runs"]
+
+    def span(values, form):
+        low, high = min(values), max(values)
+        return form(low) if form(low) == form(high) else f"{form(low)}–{form(high)}"
+    images = span([r["train_images"] for r in runs], lambda n: f"{n:,}")
+    accs = span([r["test_acc"] for r in runs], lambda a: f"{a:.3f}")
+    modes = "、".join(sorted({r["mode"] for r in runs if r["mode"]}))
+    mode = f"，执行模式选的是 `{modes}`" if modes else ""
+    return (f"`make bench-classroom-budget` 于 {data['date']} 在{machine_zh(data['machine'], 'running-the-notebooks')}"
+            f"上实测{' ' if NAMES[framework].isascii() else ''}{NAMES[framework]} {len(runs)} 次（{data['minutes']:g} 分钟）："
+            f"训练了 {images} 张图像{mode}，测试精度 {accs}，整格（读数据、训练和最后的测试）用时至多 "
+            f"{max(r['wall_seconds'] for r in runs) / 60:.1f} 分钟。")
 
 
 def curve_file(framework):
@@ -246,7 +268,7 @@ def quote_degradation(framework):
             f"{' ' if who[0].isascii() else ''}{who}，每个网络训练一次。{own}\n\n" + "\n".join(rows) + "\n\n")
 
 
-QUOTES = {"cpu": quote_cpu, "classroom": quote_classroom, "bn": quote_bn, "table1": quote_table1,
+QUOTES = {"cpu": quote_cpu, "classroom": quote_classroom, "budget": quote_budget, "bn": quote_bn, "table1": quote_table1,
           "exercises": quote_exercises, "degradation": quote_degradation}
 
 

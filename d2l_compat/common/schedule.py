@@ -34,13 +34,14 @@ class OneCycle:
                 "then falling to 0)")
 
 
-    def describe_zh(self, peak, total_steps):
-        """The same phrase in Chinese, for the banner the learner reads."""
-        return (f"优化器是动量为 {self.momentum:g} 的 SGD，学习率按单周期（one-cycle）变化：在 {total_steps} 步的"
+    def describe_zh(self, peak, total_steps=None):
+        """The same phrase in Chinese, for the banner the learner reads (`total_steps` None: not yet known)."""
+        steps = f" {total_steps} 步的" if total_steps is not None else "全部步数的"
+        return (f"优化器是动量为 {self.momentum:g} 的 SGD，学习率按单周期（one-cycle）变化：在{steps}"
                 f"前 {self.warmup:.0%} 里从 {self.start * peak:g} 升到 {peak:g}，再沿余弦降到 0")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class Plan:
     """What train_ch6's optimizer does: SGD at `lr` (a constant, or the peak of `cycle`) for `total_steps`."""
     lr: float
@@ -68,15 +69,24 @@ class Plan:
 
     def follow(self, apply):
         """A function to call before every step: it moves to the step's rate and passes it to
-        `apply(rate)` (the framework's own way of setting its optimizer's rate) when it changes."""
-        rates, current = self.rates(), [None]
+        `apply(rate)` (the framework's own way of setting its optimizer's rate) when it changes.
+        It reads the plan at every step, so a plan retargeted mid-run (`retarget`) is followed."""
+        step, current = [0], [None]
 
         def advance():
-            rate = next(rates)
+            rate = self.rate(step[0])
+            step[0] += 1
             if rate != current[0]:
                 apply(rate)
                 current[0] = rate
         return advance
+
+    def retarget(self, total_steps):
+        """Make the schedule end after `total_steps` steps instead (the time-budget classroom preset
+        sets the length once it has measured the speed); the steps already taken keep their rates."""
+        if not isinstance(total_steps, int) or total_steps < 1:
+            raise ValueError(f"a plan needs at least one step, got {total_steps!r}")
+        self.total_steps = total_steps
 
     def describe(self):
         """The optimizer and its schedule, in words."""
@@ -84,11 +94,11 @@ class Plan:
             return f"SGD, learning rate {self.lr:g}"
         return self.cycle.describe(self.lr, self.total_steps)
 
-    def describe_zh(self):
-        """The optimizer and its schedule, in Chinese."""
+    def describe_zh(self, steps=True):
+        """The optimizer and its schedule, in Chinese (`steps` False: the length is not known yet)."""
         if self.cycle is None:
             return f"优化器是 SGD，学习率 {self.lr:g}"
-        return self.cycle.describe_zh(self.lr, self.total_steps)
+        return self.cycle.describe_zh(self.lr, self.total_steps if steps else None)
 
 
 def constant(lr):
