@@ -35,7 +35,7 @@ from mindspore.common.initializer import XavierUniform, initializer  # noqa: E40
 FRAMEWORK = "mindspore"
 # train_ch6's step compiled as one graph (GRAPH_MODE) or run op by op (PyNative): the graph was about
 # twice as fast on 2 CPU cores, compile included, but train_ch6 measures both (common/modes.py).
-MODES = (modes.Mode("graph", "静态图（GRAPH_MODE）"), modes.Mode("pynative", "动态图（PyNative）"))
+MODES = (modes.Mode("graph", "静态图模式"), modes.Mode("pynative", "PyNative 动态图模式"))
 train_mode = modes.train_mode_function(FRAMEWORK, MODES)
 nchw_shape = nchw_shape_for(FRAMEWORK)
 

@@ -31,7 +31,7 @@ from mxnet import autograd, gluon, init, np, npx  # noqa: E402
 npx.set_np()
 FRAMEWORK = "mxnet"
 # One mode: the notebook's Residual is a Gluon Block, which cannot be hybridized into a graph.
-MODES = (modes.Mode("imperative", "命令式（Gluon）"),)
+MODES = (modes.Mode("imperative", "命令式"),)
 train_mode = modes.train_mode_function(FRAMEWORK, MODES)
 nchw_shape = nchw_shape_for(FRAMEWORK)
 

@@ -147,7 +147,8 @@ def _make_trainer(net, lr, device, plan=None):
         return l.detach() * X.shape[0], correct, X.shape[0]
 
     on_gpu = isinstance(device, paddle.CUDAPlace)
-    step = modes.ModalStep(FRAMEWORK, MODES[:1] if on_gpu else MODES, run, None if on_gpu else _use_cpu_mode)
+    gpu_mode = (modes.Mode(MODES[0].name, "GPU"),)  # one way on a GPU: the thread count is the CPU's
+    step = modes.ModalStep(FRAMEWORK, gpu_mode if on_gpu else MODES, run, None if on_gpu else _use_cpu_mode)
     return step, lambda it: evaluate_accuracy_gpu(net, it), str(device)
 
 

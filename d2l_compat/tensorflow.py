@@ -37,7 +37,7 @@ FRAMEWORK = "tensorflow"
 nchw_shape = nchw_shape_for(FRAMEWORK)
 # train_ch6's step as a tf.function graph, or compiled whole by XLA: XLA was 2.3x faster on one
 # 2-core CPU and 5x slower on another (README), so train_ch6 measures both (common/modes.py).
-MODES = (modes.Mode("graph", "tf.function 计算图"), modes.Mode("xla", "XLA 编译（jit_compile=True）"))
+MODES = (modes.Mode("graph", "tf.function 计算图"), modes.Mode("xla", "XLA 编译"))
 train_mode = modes.train_mode_function(FRAMEWORK, MODES)
 
 

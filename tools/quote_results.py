@@ -130,10 +130,10 @@ def quote_budget(framework):
     def span(values, form):
         low, high = min(values), max(values)
         return form(low) if form(low) == form(high) else f"{form(low)}–{form(high)}"
-    images = span([r["train_images"] for r in runs], lambda n: f"{n:,}")
+    images = span([r["train_images"] for r in runs], str)
     accs = span([r["test_acc"] for r in runs], lambda a: f"{a:.3f}")
-    modes = "、".join(sorted({r["mode"] for r in runs if r["mode"]}))
-    mode = f"，执行模式选的是 `{modes}`" if modes else ""
+    modes = "、".join(f"`{name}`" for name in sorted({r["mode"] for r in runs if r["mode"]}))
+    mode = f"，各次选的执行模式是 {modes}" if modes else ""
     return (f"`make bench-classroom-budget` 于 {data['date']} 在{machine_zh(data['machine'], 'running-the-notebooks')}"
             f"上实测{' ' if NAMES[framework].isascii() else ''}{NAMES[framework]} {len(runs)} 次（{data['minutes']:g} 分钟）："
             f"训练了 {images} 张图像{mode}，测试精度 {accs}，整格（读数据、训练和最后的测试）用时至多 "

@@ -71,23 +71,26 @@ def images_for(points, accuracy):
 def duration_zh(seconds):
     """A duration for the learner: '3 分 20 秒', '45 秒'."""
     seconds = round(seconds)
-    return f"{seconds // 60} 分 {seconds % 60} 秒" if seconds >= 60 else f"{seconds} 秒"
+    if seconds < 60:
+        return f"{seconds} 秒"
+    return f"{seconds // 60} 分钟" if seconds % 60 == 0 else f"{seconds // 60} 分 {seconds % 60} 秒"
 
 
 def plan_line(minutes, images, steps, images_per_second, expected_seconds, mode_label, points):
     """What the preset says once it has measured: images, mode, expected time, and, where the
     committed results expect less than TARGET_ACC from so few images, that and what would reach it."""
-    line = (f"本机每秒约训练 {images_per_second:.0f} 张图像（{mode_label}）：{minutes:g} 分钟里训练 {images} 张图像"
+    line = (f"本机每秒约训练 {images_per_second:.0f} 张图像（{mode_label}）：{minutes:g} 分钟内可训练 {images} 张图像"
             f"（{steps} 个批量），预计训练用时 {duration_zh(expected_seconds)}。")
     expected = expected_accuracy(points, images)
     if expected is not None and expected[0] < TARGET_ACC:
         accuracy, below = expected
         needed = images_for(points, TARGET_ACC)
-        line += (f"按已提交的实测（bench/results/），这么多图像预计只能达到{'不到 ' if below else '约 '}{math.floor(accuracy * 1000) / 1000:.3f} "
-                 f"的测试精度，达不到 {TARGET_ACC}")
+        line += (f"按项目里已有的实测结果（bench/results/），训练这么多图像，测试精度预计{'不到' if below else '约为'} "
+                 f"{math.floor(accuracy * 1000) / 1000:.3f}，可能达不到 {TARGET_ACC}")
         if needed is not None:
             more = math.ceil(needed / images * minutes)
-            line += f"；约需 {needed} 张图像，在这台电脑上约 {more} 分钟：d2l.classroom_preset(True, minutes={more})"
+            line += (f"；约需 {round(needed, -2)} 张图像，在这台电脑上约需 {more} 分钟，"
+                     f"可改用 d2l.classroom_preset(True, minutes={more})")
         line += "。"
     return line
 

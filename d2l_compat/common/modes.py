@@ -113,19 +113,19 @@ class Trial:
     """Runs the measurement inside train_ch6's loop: call `before(i)` before step i and
     `after(i, seconds)` after it. `done` is True once the mode for the rest of the run is set."""
 
-    def __init__(self, step, device, shape, total_steps, say=print):
-        self.step, self.say, self.total_steps = step, say, total_steps
+    def __init__(self, step, device, shape, total_steps, say=print, budget_seconds=None):
+        self.step, self.say, self.total_steps, self.budget_seconds = step, say, total_steps, budget_seconds
         self.key = (step.framework, str(device), tuple(shape))
         self.times, self.timings, self.done, self.measured = {}, {}, False, False
         fixed = fixed_mode(step.framework)
         many = len(step.modes) > 1
         if fixed is not None and fixed in [mode.name for mode in step.modes]:
-            self._settle(fixed, f"执行模式：{step.label(fixed)}（由 d2l.train_mode 指定）")
+            self._settle(fixed, f"执行模式：{step.label(fixed)}，由 d2l.train_mode 指定。")
         elif not many:
             self._settle(step.mode, None)
         elif self.key in _chosen:
             name, self.timings = _chosen[self.key]
-            self._settle(name, f"执行模式：{step.label(name)}（沿用本进程对同一批量形状的测量）")
+            self._settle(name, f"执行模式：{step.label(name)}，沿用本进程中对相同形状批量的测量结果。")
         elif total_steps < MIN_STEPS_PER_TRIAL * TRIAL_STEPS * len(step.modes):
             self._settle(step.mode, None)  # too short a run to be worth measuring: the default, silently
         else:
@@ -142,8 +142,9 @@ class Trial:
         if not self.done:
             self.step.use(self.order[i // TRIAL_STEPS])
 
-    def after(self, i, seconds):
-        """Record step i's time; after the last trial step, choose and say so."""
+    def after(self, i, seconds, elapsed=0.0):
+        """Record step i's time (`elapsed`: the run's training time so far); after the last trial
+        step, choose and say so."""
         if self.done:
             return
         name = self.order[i // TRIAL_STEPS]
@@ -152,10 +153,13 @@ class Trial:
             self.timings[name] = timing(self.times[name])
         if len(self.timings) == len(self.order):
             remaining = max(self.total_steps - i - 1, 0)
+            if self.budget_seconds is not None:  # a time budget ends the run sooner than its data
+                fastest = min(t.steady for t in self.timings.values())
+                remaining = min(remaining, max(int((self.budget_seconds - elapsed) / fastest), 0))
             best = choose(self.timings, remaining)
             _chosen[self.key] = (best, dict(self.timings))
             self.measured = True
-            self._settle(best, describe(self.step, self.timings, best))
+            self._settle(best, describe(self.step, self.timings, best, remaining))
 
     @property
     def steady_seconds(self):
@@ -164,12 +168,13 @@ class Trial:
         return timing_.steady if timing_ else None
 
 
-def describe(step, timings, best):
+def describe(step, timings, best, remaining):
     """The one line saying what was measured and chosen."""
-    tried = "，".join(_spaced(step.label(name), f"每步 {t.steady * 1000:.0f} 毫秒")
-                     + (f"（第一步另需 {t.compile:.1f} 秒）" if t.compile >= 0.5 else "")
+    tried = "，".join(f"{step.label(name)} {t.steady * 1000:.0f} 毫秒"
+                     + (f"（第一步另需 {t.compile:.1f} 秒编译）" if t.compile >= 0.5 else "")
                      for name, t in timings.items())
-    return f"执行模式：实测{_spaced('', tried)}；选用{_spaced('', step.label(best))}（可用 d2l.train_mode 指定）。"
+    return (f"执行模式：实测每步用时，{tried}；按剩下的 {remaining} 步估算，选用{_spaced('', step.label(best))}"
+            "（想固定某一种，可调用 d2l.train_mode）。")
 
 
 def _spaced(before, after):

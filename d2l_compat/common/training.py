@@ -89,7 +89,8 @@ class _Pacer:
 
     def before(self, k, X):
         if k == 0 and isinstance(self.step, modes.ModalStep):
-            self.trial = modes.Trial(self.step, self.device_name, X.shape, self.total_steps)
+            self.trial = modes.Trial(self.step, self.device_name, X.shape, self.total_steps,
+                                     budget_seconds=self.minutes * 60 if self.minutes is not None else None)
         if self.trial is not None:
             self.trial.before(k)
         if self.last is None:
@@ -99,7 +100,7 @@ class _Pacer:
         now = time.perf_counter()
         seconds, self.last = now - self.last, now
         if self.trial is not None and not self.trial.done:
-            self.trial.after(k, seconds)
+            self.trial.after(k, seconds, training_seconds)
         self.times.append(seconds)
         trial_over = self.trial is None or self.trial.done
         if self.minutes is not None and self.planned_at is None and trial_over and len(self.times) >= budget.PROBE_STEPS:
