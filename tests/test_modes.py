@@ -101,19 +101,19 @@ def fake_step(clock, seconds, compile_seconds=None, calls=None):
 def test_train_ch6_times_each_mode_on_the_first_batches_then_keeps_the_fastest(clock, capsys):
     calls = []
     step = fake_step(clock, {"graph": 1.85, "xla": 0.79}, {"xla": 6.0}, calls)
-    summary = training.fit(step, lambda it: 0.5, "cpu", FakeIter(100), FakeIter(1), 1)
-    assert calls[:8] == ["graph"] * 4 + ["xla"] * 4 and set(calls[8:]) == {"xla"} and len(calls) == 100
+    summary = training.fit(step, lambda it: 0.5, "cpu", FakeIter(300), FakeIter(1), 1)
+    assert calls[:8] == ["graph"] * 4 + ["xla"] * 4 and set(calls[8:]) == {"xla"} and len(calls) == 300
     assert summary.mode == "xla"
     line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("执行模式"))
     assert "计算图 1850 毫秒" in line and "XLA 编译 790 毫秒（第一步另需 6.0 秒编译）" in line
-    assert line.endswith("按剩下的 92 步估算，选用 XLA 编译（想固定某一种，可调用 d2l.train_mode）。")
+    assert line.endswith("按剩下的 292 步估算，选用 XLA 编译（想固定某一种，可调用 d2l.train_mode）。")
 
 
 def test_the_choice_is_kept_for_the_same_shape_and_a_fixed_mode_is_obeyed(clock, capsys):
     step = fake_step(clock, {"graph": 1.0, "xla": 2.0})
-    training.fit(step, lambda it: 0.5, "cpu", FakeIter(100), FakeIter(1), 1)
+    training.fit(step, lambda it: 0.5, "cpu", FakeIter(300), FakeIter(1), 1)
     calls = []
-    training.fit(fake_step(clock, {"graph": 1.0, "xla": 2.0}, calls=calls), lambda it: 0.5, "cpu", FakeIter(100),
+    training.fit(fake_step(clock, {"graph": 1.0, "xla": 2.0}, calls=calls), lambda it: 0.5, "cpu", FakeIter(300),
                  FakeIter(1), 1)
     assert set(calls) == {"graph"} and "沿用本进程" in capsys.readouterr().out
     train_mode = modes.train_mode_function("fake", MODES)
@@ -121,17 +121,18 @@ def test_the_choice_is_kept_for_the_same_shape_and_a_fixed_mode_is_obeyed(clock,
     try:
         calls.clear()
         training.fit(fake_step(clock, {"graph": 1.0, "xla": 2.0}, calls=calls), lambda it: 0.5, "cpu",
-                     FakeIter(100), FakeIter(1), 1)
+                     FakeIter(300), FakeIter(1), 1)
         assert set(calls) == {"xla"} and "由 d2l.train_mode 指定" in capsys.readouterr().out
     finally:
         train_mode("auto")
 
 
-def test_a_run_too_short_to_measure_keeps_the_default_silently(clock, capsys):
+@pytest.mark.parametrize("steps", [1, 3, modes.MIN_STEPS_PER_TRIAL * modes.TRIAL_STEPS * len(MODES) - 1])
+def test_a_run_too_short_to_measure_keeps_the_default_silently(clock, capsys, steps):
     calls = []
-    training.fit(fake_step(clock, {"graph": 1.0, "xla": 0.1}, calls=calls), lambda it: 0.5, "cpu", FakeIter(3),
+    training.fit(fake_step(clock, {"graph": 1.0, "xla": 0.1}, calls=calls), lambda it: 0.5, "cpu", FakeIter(steps),
                  FakeIter(1), 1)
-    assert calls == ["graph"] * 3 and "执行模式" not in capsys.readouterr().out
+    assert calls == ["graph"] * steps and "执行模式" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("minutes, seconds", [(1, {"graph": 0.5, "xla": 0.25}), (4, {"graph": 1.9, "xla": 3.0}),

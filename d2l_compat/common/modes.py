@@ -11,7 +11,8 @@ import dataclasses
 import statistics
 
 TRIAL_STEPS = 4          # per candidate: the first (compile included), then three to time
-MIN_STEPS_PER_TRIAL = 5  # measure only when the run is this many times longer than the trials
+MIN_STEPS_PER_TRIAL = 25  # measure only when the run is this many times longer than the trials: a
+# shorter one (a test's 200 steps) could save seconds at best, and would pay every mode's compile
 
 
 @dataclasses.dataclass(frozen=True)
