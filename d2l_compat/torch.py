@@ -87,10 +87,11 @@ def evaluate_accuracy_gpu(net, data_iter, device=None):
         return accuracy(data_iter, count_correct)
 
 
-def _make_trainer(net, lr, device, plan=None):
+def _make_trainer(net, lr, device, plan=None, wrap=None):
     """Initialise `net` on `device`; return (step, evaluate, device name) for the shared loop.
 
-    The step follows `plan` (common/schedule.py; default: plain SGD at `lr`).
+    The step follows `plan` (common/schedule.py; default: plain SGD at `lr`). `wrap(net)`, if given, is the
+    module the step runs instead (a data-parallel engine's wrapper, d2l_compat/parallel), in NCHW memory only.
     """
     _check_net(net)
     device = _as_device(device)
@@ -104,6 +105,7 @@ def _make_trainer(net, lr, device, plan=None):
     layouts = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
     memory_format = [torch.channels_last if fast else torch.contiguous_format]
     net.to(device, memory_format=memory_format[0])
+    model = wrap(net) if wrap is not None else net
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # the shapes repeat: let cuDNN pick its fastest kernels
     optimizer = torch.optim.SGD(net.parameters(), lr=plan.rate(0), momentum=plan.momentum)
@@ -129,14 +131,15 @@ def _make_trainer(net, lr, device, plan=None):
         y = y.to(device, non_blocking=True)
         optimizer.zero_grad()
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=fast):
-            y_hat = net(X)
+            y_hat = model(X)
             l = loss(y_hat, y)
         l.backward()
         optimizer.step()
         with torch.no_grad():
             return l.detach() * X.shape[0], (y_hat.argmax(dim=1) == y).sum(), X.shape[0]
 
-    step = modes.ModalStep(FRAMEWORK, MODES[1:] if fast else MODES, run, switch)  # fast mode: channels-last
+    chosen = MODES[1:] if fast else MODES[:1] if wrap is not None else MODES  # fast mode: channels-last
+    step = modes.ModalStep(FRAMEWORK, chosen, run, switch)
     return step, lambda it: evaluate_accuracy_gpu(net, it, device), str(device)
 
 
@@ -199,7 +202,7 @@ def _sgd_step(net, X, y, lr):
     loss.backward()
     grads = _weights.canonical(_weight_slots(net), lambda t: None if t.grad is None else _read(t.grad), FRAMEWORK)
     optimizer.step()
-    return _read(y_hat), float(loss), grads
+    return _read(y_hat), float(loss.detach()), grads
 
 
 def _float64_net(build):
