@@ -12,7 +12,7 @@ KERNEL := five-resnets
 
 .PHONY: help setup data browser test lab doctor img bench bench-classroom bench-exercises bench-gpu same-function lock clean clean-data \
 	setup-gpu check-cpu-plan test-other-python test-numpy2 notebooks book book-serve bench-degradation \
-	bench-classroom-budget bench-tf-gradient
+	bench-classroom-budget bench-tf-gradient parallel bench-parallel
 
 help:
 	@echo "make setup   create .venv (Python 3.11, all five frameworks, pinned), register the Jupyter kernel, get the data"
@@ -23,6 +23,7 @@ help:
 	@echo "make test-numpy2   CI's third environment: PyTorch with NumPy 2 and no Jupyter, matplotlib or IPython"
 	@echo "make test    unit tests, then nbval over the six notebooks (smoke preset), then each framework's tests"
 	@echo "make lab     open JupyterLab on notebooks/ with the project kernel"
+	@echo "make parallel FRAMEWORK=paddle WORKERS=2   train the notebook's ResNet-18 on WORKERS workers with the framework's own data-parallel engine (IMAGES=12000; DEVICE=gpu for GPUs)"
 	@echo "make doctor  check this computer before the lesson: frameworks, GPU, data, kernel, disk, memory"
 	@echo "make browser install Chromium and CJK fonts with apt-get, for the browser test of the notebooks"
 	@echo "make data    install or download Fashion-MNIST and verify it"
@@ -33,6 +34,7 @@ help:
 	@echo "make bench   training and data-pipeline throughput, d2l_compat's loop against a bare loop, into bench/results/ (its report says how long it took)"
 	@echo "make bench-classroom   the classroom preset, three runs per framework, with curves, into bench/results/ (one: BENCH_ARGS=\"--framework paddle\")"
 	@echo "make bench-classroom-budget   the notebooks' classroom switch, a time budget (MINUTES=4), three runs per framework on this machine, into bench/results/ and the README"
+	@echo "make bench-parallel   the classroom recipe on 2 workers of each framework's engine against one process (3 runs, IMAGES=12000), into bench/results/ and the README"
 	@echo "make bench-tf-gradient   TensorFlow's slow convolution gradient on CPUs without VNNI: oneDNN off and on, four formulations, the training step"
 	@echo "make bench-exercises   train the exercises' comparison nets (exercises 4 and 6) in the classroom preset (one run per net, all five frameworks), then quote them in the notebooks"
 	@echo "make bench-degradation   exercise 6, continued: plain and residual nets of 18 and 34 layers, their training-loss curves, all five frameworks, then quote and embed them"
@@ -128,6 +130,17 @@ bench-classroom-budget: $(VENV)/.installed
 
 bench-tf-gradient: $(VENV)/.installed
 	$(PY) bench/tf_gradient.py
+
+WORKERS ?= 2
+IMAGES ?= 12000
+DEVICE ?= cpu
+parallel: $(VENV)/.installed
+	@test -n "$(FRAMEWORK)" || { echo "make parallel needs FRAMEWORK=<one of: $(ALL_FRAMEWORKS)>"; exit 1; }
+	$(PY) -m d2l_compat.parallel --framework $(FRAMEWORK) --workers $(WORKERS) --images $(IMAGES) --device $(DEVICE)
+
+bench-parallel: $(VENV)/.installed
+	$(PY) bench/parallel.py --images $(IMAGES) $(BENCH_ARGS)
+	$(PY) tools/quote_results.py
 
 bench-exercises: $(VENV)/.installed
 	$(PY) bench/exercises.py

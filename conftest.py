@@ -53,6 +53,31 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
 
 
+# After -k and --framework have chosen: only browser runs that will happen count.
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_run_each_notebook_once(config, items):
+    """Where tests/test_browser.py runs a notebook (Run All Cells in JupyterLab, then every check nbval makes:
+    each cell ran without an error, the shape cells show their stored output), nbval does not run it again."""
+    in_browser = {item.callspec.params["notebook"].name for item in items
+                  if getattr(item, "originalname", "") == "test_notebook_in_jupyterlab"}
+    twice = [item for item in items if getattr(item, "path", None) is not None and item.path.suffix == ".ipynb"
+             and item.path.name in in_browser]
+    if twice:
+        config.hook.pytest_deselected(items=twice)
+        items[:] = [item for item in items if item not in twice]
+        config.stash[NOTEBOOKS_IN_BROWSER] = sorted(in_browser)
+
+
+NOTEBOOKS_IN_BROWSER = pytest.StashKey[list]()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    names = config.stash.get(NOTEBOOKS_IN_BROWSER, None)
+    if names:
+        terminalreporter.write_line(f"nbval left {len(names)} notebook(s) to tests/test_browser.py, which runs them in "
+                                    f"JupyterLab: {', '.join(names)}")
+
+
 # Notebook and plotting tools that a bare environment (pytest and one framework, as on a bare GPU
 # machine: `make test-numpy2`) lacks; its framework runs skip the test modules that import them.
 TOOLS = ("matplotlib", "IPython", "PIL", "nbformat", "nbclient", "nbval", "jupyter_client", "playwright")

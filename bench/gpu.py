@@ -2,6 +2,7 @@
 
     python bench/gpu.py --out DIR [--frameworks torch,tensorflow,...] [--python FRAMEWORK=PATH ...]
     python bench/gpu.py --out DIR --cpu-smoke      # the same code path on the CPU, in seconds
+    python bench/gpu.py --out DIR --devices all    # also the data-parallel path (d2l_compat.parallel) on every GPU
 
 Every framework runs in a process of its own (its GPU environment's Python where one exists, see
 GPU_VENV): the documents' recipe (lr 0.05, 10 epochs, batch 256, 96x96) on the notebook's ResNet-18,
@@ -166,6 +167,36 @@ def run_worker(framework, python, smoke, timeout):
         return json.loads(result_path.read_text(encoding="utf-8"))
 
 
+def gpu_count():
+    """How many GPUs the driver lists (0 without nvidia-smi)."""
+    if shutil.which("nvidia-smi") is None:
+        return 0
+    out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)
+    return sum(line.startswith("GPU ") for line in out.stdout.splitlines()) if out.returncode == 0 else 0
+
+
+def run_parallel(framework, python, smoke, timeout):
+    """The notebook's net on every GPU through the framework's data-parallel engine (d2l_compat.parallel), the
+    documents' recipe; on a CPU smoke run, 2 CPU workers on the smoke preset's 64 images."""
+    from d2l_compat.parallel import ENGINES, launch
+    count = 2 if smoke else gpu_count()
+    if count < 1:
+        return {"status": "no GPU"}
+    if smoke:
+        os.environ["D2L_COMPAT_SMOKE"] = "1"
+    try:
+        summary = launch.train(framework, count, device="cpu" if smoke else "gpu", recipe="book", timeout=timeout,
+                               python=python, echo=lambda line: print(f"[{framework} ×{count}] {line}", end="", flush=True))
+    except launch.ParallelTrainingError as err:
+        return {"status": "failed", "workers": count, "error": str(err).splitlines()[0]}
+    finally:
+        if smoke:
+            os.environ.pop("D2L_COMPAT_SMOKE", None)
+    return {"status": "measured", "workers": count, "engine": ENGINES[framework].name, "device": summary.device,
+            "images_per_sec": summary.examples_per_sec, "test_acc": summary.test_acc, "seconds": summary.seconds,
+            "note": "one GPU on this machine: one worker" if count == 1 and not smoke else ""}
+
+
 def gpu_model():
     """The GPU's name as the driver reports it, or None."""
     if shutil.which("nvidia-smi") is None:
@@ -215,6 +246,15 @@ def markdown(report):
                 f"{what} {'met' if ok else 'NOT met'}" for what, ok in (("speed", met["images_per_sec"]),
                                                                       ("accuracy", met["test_acc"])))
             lines.append(f"- {name}, {MODE_NAMES[run['mode']]}: {verdict}.")
+    if report.get("parallel"):
+        lines += ["", "Data-parallel path (`--devices all`, `d2l_compat.parallel`, the documents' recipe):", ""]
+        for name, res in report["parallel"].items():
+            if res["status"] == "measured":
+                lines.append(f"- {name}: {res['workers']} worker(s) of {res['engine']} on {res['device']}: "
+                             f"{res['images_per_sec']:,.0f} img/s, test acc {res['test_acc']:.3f}"
+                             + (f" ({res['note']})" if res["note"] else "") + ".")
+            else:
+                lines.append(f"- {name}: {res['status']}{': ' + res['error'] if 'error' in res else ''}.")
     others = [f"{name} ({res['status']}{': ' + res['error'] if 'error' in res else ''})"
               for name, res in report["frameworks"].items() if res["status"] != "measured"]
     if others:
@@ -234,6 +274,8 @@ def check(args):
     for res in results.values():
         for run in res.get("runs", []):
             run["targets_met"] = judged(run, smoke)
+    parallel = {fw: run_parallel(fw, interpreter(fw, overrides), smoke, args.timeout) for fw in args.frameworks
+                if results[fw]["status"] == "measured"} if args.devices == "all" else {}
     import numpy
     report = {"date": datetime.date.today().isoformat(), "mode": "cpu-smoke" if smoke else "gpu",
               "machine": {"gpu": gpu_model(), "cpu_count": os.cpu_count(), "python": platform.python_version(),
@@ -241,14 +283,14 @@ def check(args):
               "recipe": SMOKE_RECIPE if smoke else RECIPE, "targets": TARGETS,
               "documents_v100": {fw: dict(zip(("loss", "train_acc", "test_acc", "images_per_sec", "device"), v))
                                  for fw, v in DOCUMENTS_V100.items()},
-              "frameworks": results, "total_seconds": time.perf_counter() - start}
+              "frameworks": results, "parallel": parallel, "total_seconds": time.perf_counter() - start}
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     write_atomically(out / "gpu.json", json.dumps(report, indent=1) + "\n")
     text = markdown(report)
     write_atomically(out / "gpu.md", text)
     print(text)
-    return EXIT_FAILED if any(r["status"] == "failed" for r in results.values()) else 0
+    return EXIT_FAILED if any(r["status"] == "failed" for r in [*results.values(), *parallel.values()]) else 0
 
 
 def framework_list(text):
@@ -276,6 +318,9 @@ def main(argv=None):
     parser.add_argument("--cpu-smoke", action="store_true",
                         help=f"{SMOKE_RECIPE['train_images']} training images, 1 epoch, on the CPU: checks the code path in seconds")
     parser.add_argument("--timeout", type=int, default=600, help="seconds allowed to each framework (default 600)")
+    parser.add_argument("--devices", choices=("1", "all"), default="1",
+                        help="all: also train through each framework's data-parallel engine on every GPU (one worker "
+                             "where there is one GPU; with --cpu-smoke, 2 CPU workers)")
     parser.add_argument("--worker", choices=FRAMEWORKS, help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """d2l's helpers for the MindSpore ResNet chapter: `from d2l_compat import mindspore as d2l`."""
 
 __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_accuracy_gpu",
-           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "train_mode", "try_gpu",
+           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "train_mode", "train_parallel", "try_gpu",
            "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table",
            "batch_norm_settings", "export_weights", "import_weights"]
 
@@ -20,6 +20,7 @@ from .common.public import (Accumulator, Animator, RESNET_VARIANTS, Timer,  # no
                             classroom_preset, plot_training_losses, resnet_multiply_adds, resnet_parameters,
                             resnet_table)
 from .common.training import fit
+from .parallel.launch import train_parallel_function
 
 # MindSpore's log lines are noise in a classroom. Level 4 (critical only), not 3: compiling a graph
 # from a notebook cell logs "[ERROR] CORE ... GetRealPath failed" for the cell's unsaved source file.
@@ -37,6 +38,7 @@ FRAMEWORK = "mindspore"
 # twice as fast on 2 CPU cores, compile included, but train_ch6 measures both (common/modes.py).
 MODES = (modes.Mode("graph", "静态图模式"), modes.Mode("pynative", "PyNative 动态图模式"))
 train_mode = modes.train_mode_function(FRAMEWORK, MODES)
+train_parallel = train_parallel_function(FRAMEWORK)  # d2l_compat/parallel: several workers
 nchw_shape = nchw_shape_for(FRAMEWORK)
 
 
@@ -98,11 +100,12 @@ def _graph_mode():
 
 
 class _TrainStep(nn.Cell):
-    """One training step compiled as one graph: forward, loss, gradients, update, right answers."""
+    """One training step compiled as one graph: forward, loss, gradients, update, right answers.
+    `reduce` (a cell, e.g. nn.DistributedGradReducer) takes the gradients before the update."""
 
-    def __init__(self, net, loss, optimizer):
+    def __init__(self, net, loss, optimizer, reduce=None):
         super().__init__(auto_prefix=False)
-        self.net, self.loss, self.optimizer = net, loss, optimizer
+        self.net, self.loss, self.optimizer, self.reduce = net, loss, optimizer, reduce
         self.grad = ms.value_and_grad(self.forward, None, optimizer.parameters, has_aux=True)
 
     def forward(self, X, y):
@@ -111,6 +114,8 @@ class _TrainStep(nn.Cell):
 
     def construct(self, X, y):
         (l, y_hat), grads = self.grad(X, y)
+        if self.reduce is not None:
+            grads = self.reduce(grads)
         self.optimizer(grads)
         return l, (y_hat.argmax(axis=1).astype(y.dtype) == y).sum()
 
@@ -158,12 +163,13 @@ def evaluate_accuracy_gpu(net, data_iter, device=None):
     return accuracy(data_iter, count)
 
 
-def _make_trainer(net, lr, device, plan=None):
+def _make_trainer(net, lr, device, plan=None, reduce=None):
     """Initialise `net` on `device`; return (step, evaluate, device name) for the shared loop.
 
     The step follows `plan` (common/schedule.py; default: plain SGD at `lr`) and runs as a compiled
     graph (GRAPH_MODE) or in PyNative, whichever train_ch6 measures faster (MODES). Each new batch
-    shape compiles once (about 1-2 s).
+    shape compiles once (about 1-2 s). `reduce(parameters)`, if given, makes the cell the gradients
+    pass through before the update (a data-parallel engine's all-reduce).
     """
     _check_net(net)
     plan = plan or schedule.constant(lr)
@@ -174,7 +180,8 @@ def _make_trainer(net, lr, device, plan=None):
             cell.weight.set_data(initializer(XavierUniform(), cell.weight.shape, cell.weight.dtype))
     optimizer = nn.Momentum(net.trainable_params(), learning_rate=plan.rate(0), momentum=plan.momentum)
     next_rate = plan.follow(lambda rate: optimizer.learning_rate.set_data(ms.Tensor(rate, ms.float32)))
-    train_step = _Graph(_TrainStep(net, nn.CrossEntropyLoss(), optimizer))
+    train_step = _Graph(_TrainStep(net, nn.CrossEntropyLoss(), optimizer,
+                                   reduce(optimizer.parameters) if reduce else None))
 
     def run(mode, X, y):
         next_rate()

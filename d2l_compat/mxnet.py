@@ -1,7 +1,7 @@
 """d2l's helpers for the MXNet (Gluon, NumPy interface) ResNet chapter: `from d2l_compat import mxnet as d2l`."""
 
 __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_accuracy_gpu",
-           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "train_mode", "try_gpu",
+           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "train_mode", "train_parallel", "try_gpu",
            "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table",
            "batch_norm_settings", "export_weights", "import_weights"]
 
@@ -24,6 +24,7 @@ from .common.public import (Accumulator, Animator, RESNET_VARIANTS, Timer,  # no
                             classroom_preset, plot_training_losses, resnet_multiply_adds, resnet_parameters,
                             resnet_table)
 from .common.training import fit  # noqa: E402
+from .parallel.launch import train_parallel_function  # noqa: E402
 
 mx = require("mxnet", "MXNet")
 from mxnet import autograd, gluon, init, np, npx  # noqa: E402
@@ -33,6 +34,7 @@ FRAMEWORK = "mxnet"
 # One mode: the notebook's Residual is a Gluon Block, which cannot be hybridized into a graph.
 MODES = (modes.Mode("imperative", "命令式"),)
 train_mode = modes.train_mode_function(FRAMEWORK, MODES)
+train_parallel = train_parallel_function(FRAMEWORK)  # d2l_compat/parallel: several workers
 nchw_shape = nchw_shape_for(FRAMEWORK)
 
 
@@ -82,29 +84,32 @@ def evaluate_accuracy_gpu(net, data_iter, device=None):
     return accuracy(data_iter, count_correct)
 
 
-def _make_trainer(net, lr, device, plan=None):
+def _make_trainer(net, lr, device, plan=None, devices=None):
     """Initialise `net` on `device`; return (step, evaluate, device name) for the shared loop.
 
-    The step follows `plan` (common/schedule.py; default: plain SGD at `lr`).
+    The step follows `plan` (common/schedule.py; default: plain SGD at `lr`). `devices`, if given (d2l 12.6's
+    recipe, d2l_compat/parallel), get an equal share of every batch; the trainer's kvstore adds their gradients.
     """
     _check_net(net)
     _check_device(device)
+    devices = devices or [device]
     plan = plan or schedule.constant(lr)
-    net.initialize(force_reinit=True, ctx=device, init=init.Xavier())
+    net.initialize(force_reinit=True, ctx=devices, init=init.Xavier())
     loss = gluon.loss.SoftmaxCrossEntropyLoss()
     trainer = gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': plan.rate(0), 'momentum': plan.momentum})
     next_rate = plan.follow(trainer.set_learning_rate)
 
     def run(mode, X, y):
         next_rate()
-        X, y = X.as_in_ctx(device), y.as_in_ctx(device)
+        Xs, ys = gluon.utils.split_and_load(X, devices), gluon.utils.split_and_load(y, devices)
         with autograd.record():
-            y_hat = net(X)
-            l = loss(y_hat, y)
-        l.backward()
-        trainer.step(X.shape[0])
-        correct = (y_hat.argmax(axis=1).astype(y.dtype) == y).sum()
-        return l.sum(), correct, X.shape[0]
+            y_hats = [net(X_shard) for X_shard in Xs]
+            ls = [loss(y_hat, y_shard) for y_hat, y_shard in zip(y_hats, ys)]
+        for l in ls:
+            l.backward()
+        trainer.step(X.shape[0])  # the whole batch: the kvstore sums the shares' gradients, this averages them
+        correct = [(y_hat.argmax(axis=1).astype(y_shard.dtype) == y_shard).sum() for y_hat, y_shard in zip(y_hats, ys)]
+        return sum(l.sum().as_in_ctx(device) for l in ls), sum(c.as_in_ctx(device) for c in correct), X.shape[0]
 
     return modes.ModalStep(FRAMEWORK, MODES, run), lambda it: evaluate_accuracy_gpu(net, it, device), str(device)
 

@@ -1,7 +1,7 @@
 """d2l's helpers for the PaddlePaddle ResNet chapter: `from d2l_compat import paddle as d2l`."""
 
 __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_accuracy_gpu",
-           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "train_mode", "try_gpu",
+           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "train_mode", "train_parallel", "try_gpu",
            "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table",
            "batch_norm_settings", "export_weights", "import_weights"]
 
@@ -18,6 +18,7 @@ from .common.public import (Accumulator, Animator, RESNET_VARIANTS, Timer,  # no
                             classroom_preset, plot_training_losses, resnet_multiply_adds, resnet_parameters,
                             resnet_table)
 from .common.training import fit
+from .parallel.launch import train_parallel_function
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # Paddle's C++ info lines: noise in a classroom
 # Paddle's CPU convolutions are matrix products from Intel's MKL, which takes a slow generic path on
@@ -63,6 +64,7 @@ def _cpu_modes():
 CPU_MODES = _cpu_modes()
 MODES = tuple(modes.Mode(name, f"{n} 个线程") for name, n in CPU_MODES.items())
 train_mode = modes.train_mode_function(FRAMEWORK, MODES)
+train_parallel = train_parallel_function(FRAMEWORK)  # d2l_compat/parallel: several workers
 
 
 def _use_cpu_mode(name):
@@ -118,10 +120,11 @@ def evaluate_accuracy_gpu(net, data_iter, device=None):
         return accuracy(data_iter, lambda X, y: (net(X).argmax(axis=1) == y).astype("int64").sum())
 
 
-def _make_trainer(net, lr, device, plan=None):
+def _make_trainer(net, lr, device, plan=None, wrap=None):
     """Initialise `net` on `device`; return (step, evaluate, device name) for the shared loop.
 
-    The step follows `plan` (common/schedule.py; default: plain SGD at `lr`).
+    The step follows `plan` (common/schedule.py; default: plain SGD at `lr`). `wrap(net)`, if given, is the
+    layer the step runs instead (a data-parallel engine's wrapper, d2l_compat/parallel), in one CPU mode only.
     """
     _check_net(net)
     plan = plan or schedule.constant(lr)
@@ -130,6 +133,7 @@ def _make_trainer(net, lr, device, plan=None):
     for layer in net.sublayers():
         if isinstance(layer, (nn.Linear, nn.Conv2D)):
             xavier(layer.weight)  # the original built this initializer and never applied it
+    model = wrap(net) if wrap is not None else net  # only now: the wrapper sends rank 0's initial weights to all
     optimizer = paddle.optimizer.Momentum(learning_rate=plan.rate(0), momentum=plan.momentum,
                                           parameters=net.parameters())  # momentum 0: plain SGD
     loss = nn.CrossEntropyLoss()
@@ -137,8 +141,8 @@ def _make_trainer(net, lr, device, plan=None):
 
     def run(mode, X, y):
         next_rate()
-        net.train()
-        y_hat = net(X)
+        model.train()
+        y_hat = model(X)
         l = loss(y_hat, y)
         optimizer.clear_grad()
         l.backward()
@@ -148,7 +152,8 @@ def _make_trainer(net, lr, device, plan=None):
 
     on_gpu = isinstance(device, paddle.CUDAPlace)
     gpu_mode = (modes.Mode(MODES[0].name, "GPU"),)  # one way on a GPU: the thread count is the CPU's
-    step = modes.ModalStep(FRAMEWORK, gpu_mode if on_gpu else MODES, run, None if on_gpu else _use_cpu_mode)
+    cpu_modes = MODES[:1] if wrap is not None else MODES  # the workers share the cores out already
+    step = modes.ModalStep(FRAMEWORK, gpu_mode if on_gpu else cpu_modes, run, None if on_gpu else _use_cpu_mode)
     return step, lambda it: evaluate_accuracy_gpu(net, it), str(device)
 
 

@@ -4,14 +4,15 @@ Batches are NHWC (channels last), the layout Keras convolutions expect.
 """
 
 __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_accuracy_gpu",
-           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "train_mode", "try_gpu",
+           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "train_mode", "train_parallel", "try_gpu",
            "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table",
            "batch_norm_settings", "export_weights", "import_weights"]
 
+import contextlib
 import os
 import weakref
 
-from .common import modes, presets, resident, schedule
+from .common import modes, presets, resident, schedule, shards
 from .common.checks import gpu_index, instance_of, training_args
 from .common.data import load_data_fashion_mnist as _load
 from .common.frameworks import require
@@ -21,6 +22,7 @@ from .common.public import (Accumulator, Animator, RESNET_VARIANTS, Timer,  # no
                             classroom_preset, plot_training_losses, resnet_multiply_adds, resnet_parameters,
                             resnet_table)
 from .common.training import fit
+from .parallel.launch import train_parallel_function
 
 # TensorFlow's C++ start-up lines go to the terminal, not to Jupyter; silence them so that a
 # notebook looks the same in JupyterLab and under nbval.
@@ -39,6 +41,7 @@ nchw_shape = nchw_shape_for(FRAMEWORK)
 # 2-core CPU and 5x slower on another (README), so train_ch6 measures both (common/modes.py).
 MODES = (modes.Mode("graph", "tf.function 计算图"), modes.Mode("xla", "XLA 编译"))
 train_mode = modes.train_mode_function(FRAMEWORK, MODES)
+train_parallel = train_parallel_function(FRAMEWORK)  # d2l_compat/parallel: several workers
 
 
 def _to_batch(X, y):
@@ -102,16 +105,39 @@ def evaluate_accuracy_gpu(net, data_iter, device=None):
         return accuracy(data_iter, _count_correct(net))
 
 
-def _make_trainer(net_fn, lr, device, plan=None):
+def _replicated(strategy, train_step):
+    """`train_step` on every replica of `strategy`, each on its share of the batch: (mean loss, correct).
+
+    Keras divides each replica's mean loss by the replica count and its optimizer sums their gradients:
+    the step is the full batch's mean gradient.
+    """
+    @tf.function(reduce_retracing=True)
+    def each(X, y):
+        l, correct = strategy.run(train_step, args=(X, y))
+        return (strategy.reduce(tf.distribute.ReduceOp.SUM, l, axis=None),
+                strategy.reduce(tf.distribute.ReduceOp.SUM, correct, axis=None))
+
+    def share(a, devices=strategy.extended.worker_devices):
+        def on_device(context):
+            with tf.device(devices[context.replica_id_in_sync_group]):
+                return tf.identity(shards.share(a, context.replica_id_in_sync_group, len(devices)))
+        return strategy.experimental_distribute_values_from_function(on_device)
+    return lambda X, y: each(share(X), share(y))
+
+
+def _make_trainer(net_fn, lr, device, plan=None, strategy=None):
     """Build the net on `device`; return (step, evaluate, device name, net) for the shared loop.
 
-    The step follows `plan` (common/schedule.py; default: plain SGD at `lr`).
+    The step follows `plan` (common/schedule.py; default: plain SGD at `lr`). Under a tf.distribute
+    `strategy` (d2l_compat/parallel) the net is built in its scope and every step splits the batch
+    between its replicas.
     """
     if not callable(net_fn):
         raise TypeError(f"net_fn must be a function that builds the network, got {net_fn!r}")
     device_name = _device_name(device)
     plan = plan or schedule.constant(lr)
-    with tf.device(device_name):
+    place = strategy.scope if strategy is not None else lambda: tf.device(device_name)
+    with place():
         net = net_fn()  # Keras layers start with Glorot (Xavier) uniform weights
         _check_net(net)
         optimizer = tf.keras.optimizers.SGD(learning_rate=plan.rate(0), momentum=plan.momentum)
@@ -128,18 +154,23 @@ def _make_trainer(net_fn, lr, device, plan=None):
             return l, correct
         compiled = {"graph": tf.function(train_step, reduce_retracing=True),
                     "xla": tf.function(train_step, reduce_retracing=True, jit_compile=True)}
+        if strategy is not None:  # graph mode alone: over CPU devices XLA compiles every replica's step as one
+            # cluster on one device, which cannot reach the other devices' variables
+            compiled = {"graph": _replicated(strategy, compiled["graph"])}
 
         def run(mode, X, y):
             if not optimizer.built:  # Keras creates the variables eagerly, not inside a compiled step
-                if not net.built:
-                    net(X[:1])
-                optimizer.build(net.trainable_variables)
+                with strategy.scope() if strategy is not None else contextlib.nullcontext():
+                    if not net.built:
+                        net(X[:1])
+                    optimizer.build(net.trainable_variables)
             next_rate()
-            with tf.device(device_name):
+            with place():
                 l, correct = compiled[mode](X, y)
             return l * int(X.shape[0]), correct, int(X.shape[0])
 
-    return modes.ModalStep(FRAMEWORK, MODES, run), lambda it: evaluate_accuracy_gpu(net, it, device), device_name, net
+    step = modes.ModalStep(FRAMEWORK, [mode for mode in MODES if mode.name in compiled], run)
+    return step, lambda it: evaluate_accuracy_gpu(net, it, device), device_name, net
 
 
 def train(net_fn, train_iter, test_iter, num_epochs, lr, device):

@@ -1,7 +1,7 @@
 """d2l's helpers for the PyTorch ResNet chapter: `from d2l_compat import torch as d2l`."""
 
 __all__ = ["Accumulator", "Animator", "Timer", "classroom_preset", "evaluate_accuracy_gpu",
-           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "train_mode", "try_gpu",
+           "load_data_fashion_mnist", "nchw_shape", "train", "train_ch6", "train_mode", "train_parallel", "try_gpu",
            "RESNET_VARIANTS", "resnet_multiply_adds", "resnet_parameters", "resnet_table", "fast_mode",
            "batch_norm_settings", "export_weights", "import_weights"]
 
@@ -15,6 +15,7 @@ from .common.public import (Accumulator, Animator, RESNET_VARIANTS, Timer,  # no
                             classroom_preset, plot_training_losses, resnet_multiply_adds, resnet_parameters,
                             resnet_table)
 from .common.training import fit
+from .parallel.launch import train_parallel_function
 
 torch = require("torch", "PyTorch")
 from torch import nn  # noqa: E402
@@ -26,6 +27,7 @@ _FAST = {"on": False}
 # oneDNN's convolutions run faster depends on the CPU, so train_ch6 measures both (common/modes.py).
 MODES = (modes.Mode("contiguous", "NCHW 内存布局"), modes.Mode("channels_last", "channels-last 内存布局"))
 train_mode = modes.train_mode_function(FRAMEWORK, MODES)
+train_parallel = train_parallel_function(FRAMEWORK)  # d2l_compat/parallel: several workers
 
 
 def fast_mode(on=True):

@@ -22,9 +22,16 @@ def _run(*args, env=None):
 
 def test_cpu_smoke_runs_the_notebook_net_and_writes_json_and_markdown(d2l, framework, tmp_path):
     out = tmp_path / "gpu-report"
-    done = _run("--out", str(out), "--frameworks", framework, "--cpu-smoke")
+    # PyTorch's run also takes the data-parallel path (--devices all: on the CPU smoke run, 2 CPU workers),
+    # the one a GPU machine with only PyTorch runs.
+    parallel = ["--devices", "all"] if framework == "torch" else []
+    done = _run("--out", str(out), "--frameworks", framework, "--cpu-smoke", *parallel)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     report = json.loads((out / "gpu.json").read_text(encoding="utf-8"))
+    if parallel:
+        result = report["parallel"][framework]
+        assert result["status"] == "measured" and result["workers"] == 2 and result["device"] == "2×cpu", result
+        assert f"- {framework}: 2 worker(s) of {result['engine']} on 2×cpu" in (out / "gpu.md").read_text("utf-8")
     assert report["mode"] == "cpu-smoke" and report["recipe"] == gpu.SMOKE_RECIPE
     result = report["frameworks"][framework]
     assert result["status"] == "measured"

@@ -1,7 +1,8 @@
 """Data-parallel training (d2l_compat/parallel) on 2 CPU workers, each framework on its own engine.
 
-Every process is started with a time limit; the engines meet on 127.0.0.1 only (MindSpore's
-collective, which binds the first non-loopback address, runs in a network namespace of its own).
+Every process is started with a time limit; the engines meet on 127.0.0.1 only. Paddle's and MindSpore's
+may listen beyond loopback (launch.UNBOUND): their workers run in a network namespace of their own, with
+loopback alone, and their tests skip where this machine cannot make one.
 """
 import os
 import re
@@ -24,8 +25,16 @@ LR = 0.05
 # only the averaging of the two gradients (and its order) differs. A sum where the mean belongs is off by
 # 1.0, a worker that keeps its own gradient by about the shares' difference.
 UPDATE_TOLERANCE = 1e-4
-LEARN_IMAGES, TEST_IMAGES, ABOVE_CHANCE = 1024, 500, 0.3  # ten classes: chance is 0.1
+LEARN_IMAGES, TEST_IMAGES, ABOVE_CHANCE = 3072, 500, 0.3  # ten classes: chance is 0.1; PyTorch reached 0.70
 DEATH_LIMIT_S = 90  # a dead worker must end the run well before the training would (minutes)
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(request):
+    framework = request.node.callspec.params.get("framework") if hasattr(request.node, "callspec") else None
+    if framework in launch.UNBOUND and not launch.isolated(framework, "cpu"):
+        pytest.skip(f"{framework}'s engine may listen beyond loopback, and this machine does not let the test give "
+                    "it a network namespace of its own (unshare --net --map-root-user): not run")
 
 
 def one_step(framework, folder, task, workers=WORKERS):
@@ -69,7 +78,13 @@ def test_the_command_trains_on_two_workers(framework, d2l):
     result = re.search(r"loss ([\d.]+), train acc ([\d.]+), test acc ([\d.]+)\n([\d.]+) examples/sec on (\S+)", out)
     assert result, out
     assert result.group(5).startswith(f"{WORKERS}×"), result.group(0)
-    assert float(result.group(3)) > ABOVE_CHANCE, f"{framework} did not learn on {WORKERS} workers:\n{out}"
+    assert float(result.group(2)) > ABOVE_CHANCE, f"{framework} did not learn on {WORKERS} workers:\n{out}"
+    # The test runs on the batch norms' running statistics. Keras' momentum (0.99, 0.01 in PyTorch's terms)
+    # keeps 62% of their start after these 48 steps, and TensorFlow in one process tests at chance too; the
+    # others' (0.1) keep under 1%.
+    kept = (1 - d2l.batch_norm_settings()["momentum"]) ** (LEARN_IMAGES // 64)
+    if kept < 0.05:
+        assert float(result.group(3)) > ABOVE_CHANCE, f"{framework} learnt, but tests at chance:\n{out}"
 
 
 def descendants(pid):

@@ -9,6 +9,7 @@ with --check it changes nothing and exits 1, naming each stale quote. Sources:
   cpu        bench/results/latest.json     (`make bench`): 600,000 / train_96 seconds
   classroom  bench/results/classroom.json  (`make bench-classroom`): the framework's runs and curve
   budget     bench/results/classroom-budget.json (`make bench-classroom-budget`): the time budget's runs
+  parallel   bench/results/parallel.json (`make bench-parallel`): 2 workers against one process
   exercises  bench/results/exercises.json  (`make bench-exercises`): the exercises' comparison runs
   bn         BN_DEFAULTS below; tests/test_bn_defaults.py checks it against each framework
   table1     d2l_compat/common/variants.py: Table 1's multiply-adds and the constructions' difference
@@ -140,6 +141,29 @@ def quote_budget(framework):
             f"{max(r['wall_seconds'] for r in runs) / 60:.1f} 分钟。")
 
 
+def quote_parallel(framework):
+    """The classroom recipe on 2 workers against one process, from `make bench-parallel`."""
+    data = _load("parallel.json", "bench-parallel")
+    if framework not in data.get("frameworks", {}):
+        raise QuoteError(f"bench/results/parallel.json has no runs for {framework}: "
+                         f"run `make bench-parallel` with {framework} installed")
+    fw = data["frameworks"][framework]
+    one, many = fw["one_process"], fw["workers"]
+
+    def accs(side):
+        low, high = side["test_acc"]
+        return f"{low:.3f}" if f"{low:.3f}" == f"{high:.3f}" else f"{low:.3f}–{high:.3f}"
+    faster = "快" if fw["speedup"] >= 1 else "慢"
+    return (f"`make bench-parallel` 于 {data['date']} 在{machine_zh(data['machine'], PARALLEL_ANCHOR)}上实测"
+            f"{' ' if NAMES[framework].isascii() else ''}{NAMES[framework]} {len(fw['runs'])} 次（课堂模式的设置，"
+            f"{data['images']} 张训练图像）：一个进程每秒训练约 {one['examples_per_sec']:.0f} 张图像，"
+            f"{data['workers']} 个工作进程每秒约 {many['examples_per_sec']:.0f} 张，是一个进程的 {fw['speedup']:.2f} 倍"
+            f"（{faster}）；测试精度分别为 {accs(one)} 和 {accs(many)}。")
+
+
+PARALLEL_ANCHOR = "beyond-one-device-data-parallel-training"
+
+
 def curve_file(framework):
     """The file name of the framework's classroom training curve, as bench/results/classroom.json names it."""
     return pathlib.PurePosixPath(_load("classroom.json", "bench-classroom")["frameworks"][framework]["curve_png"]).name
@@ -268,7 +292,7 @@ def quote_degradation(framework):
             f"{' ' if who[0].isascii() else ''}{who}，每个网络训练一次。{own}\n\n" + "\n".join(rows) + "\n\n")
 
 
-QUOTES = {"cpu": quote_cpu, "classroom": quote_classroom, "budget": quote_budget, "bn": quote_bn, "table1": quote_table1,
+QUOTES = {"cpu": quote_cpu, "classroom": quote_classroom, "budget": quote_budget, "parallel": quote_parallel, "bn": quote_bn, "table1": quote_table1,
           "exercises": quote_exercises, "degradation": quote_degradation}
 
 

@@ -109,6 +109,13 @@ def classroom_preset(on=True, images=None, minutes=None):
                                                    minutes=minutes if minutes is not None else DEFAULT_MINUTES)
 
 
+def test_on_first(count):
+    """Make the classroom preset in force test on the first `count` test images only (a short check's)."""
+    if _chosen["classroom"] is None:
+        raise ValueError("test_on_first: switch the classroom preset on first")
+    _chosen["classroom"] = dataclasses.replace(_chosen["classroom"], test_size=count)
+
+
 def active_preset():
     """The preset in force now, or None for the documents' recipe."""
     if smoke_mode():

@@ -22,7 +22,13 @@ def shard(batches, rank, world, seed=None):
                    batches.shuffle, batches.framework, batches.convert, seed=seed)
 
 
-def first(batches, count):
-    """The first `count` examples of a test set, in its batches (a short check needs no full test)."""
+
+def whole(batches, world):
+    """One process's training set whose every batch, the last too, splits into `world` equal shares (the few
+    examples over a multiple of `world` left out, as shard does)."""
+    if batches.batch_size % world:
+        raise ValueError(f"batch size {batches.batch_size} does not split into {world} equal shares: "
+                         f"choose a batch size that {world} divides")
+    count = len(batches.labels) // world * world
     return Batches(batches.images[:count], batches.labels[:count], batches.batch_size, batches.shuffle,
                    batches.framework, batches.convert)

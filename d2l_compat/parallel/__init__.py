@@ -25,8 +25,8 @@ PER_SHARE_BN = "BatchNorm 在每个工作进程各自分到的那部分批量上
 ENGINES = {
     "torch": Engine("torch.nn.parallel.DistributedDataParallel", "torch.distributed.run", "gloo", "nccl",
                     PER_SHARE_BN, "RANK"),
-    "tensorflow": Engine("tf.distribute.MirroredStrategy", "", "MirroredStrategy 的设备间归约",
-                         "NCCL all-reduce", PER_SHARE_BN.replace("工作进程", "设备")),
+    "tensorflow": Engine("tf.distribute.MirroredStrategy", "", "ReductionToOneDevice", "NcclAllReduce",
+                         PER_SHARE_BN.replace("工作进程", "设备")),
     "mxnet": Engine("Gluon 设备列表 + split_and_load + kvstore 'device'", "", "kvstore device", "kvstore device",
                     PER_SHARE_BN.replace("工作进程", "设备")),
     "paddle": Engine("paddle.DataParallel", "paddle.distributed.launch", "gloo", "nccl", PER_SHARE_BN,
