@@ -21,7 +21,7 @@ help:
 	@echo "make check-cpu-plan   pip's dry-run report of what make setup installs: fails if it plans any CUDA package"
 	@echo "make test-other-python   CI's second environment: TensorFlow alone on Python 3.13 (OTHER_PYTHON, OTHER_FRAMEWORK)"
 	@echo "make test-numpy2   CI's third environment: PyTorch with NumPy 2 and no Jupyter, matplotlib or IPython"
-	@echo "make test    unit tests, then nbval over the six notebooks (smoke preset), then each framework's tests"
+	@echo "make test    unit tests and the six notebooks (smoke preset; in JupyterLab by the browser test, else nbval), then each framework's tests"
 	@echo "make lab     open JupyterLab on notebooks/ with the project kernel"
 	@echo "make parallel FRAMEWORK=paddle WORKERS=2   train the notebook's ResNet-18 on WORKERS workers with the framework's own data-parallel engine (IMAGES=12000; DEVICE=gpu for GPUs)"
 	@echo "make doctor  check this computer before the lesson: frameworks, GPU, data, kernel, disk, memory"
@@ -86,7 +86,7 @@ browser:
 # stay within 15 minutes on the slowest 2-core CPU of our kind.
 test: $(VENV)/.installed
 	@status=0; times=""; \
-	echo "== framework-neutral tests and nbval over notebooks/ (each notebook in its own kernel)"; \
+	echo "== framework-neutral tests and the notebooks (each in its own kernel: JupyterLab's in the browser test, else nbval's)"; \
 	start=$$SECONDS; $(PY) -m pytest -rs --durations=8 tests notebooks || status=1; \
 	times="$$times\n  neutral + nbval + browser: $$((SECONDS - start)) s"; \
 	for fw in $(ALL_FRAMEWORKS); do \

@@ -68,11 +68,13 @@ def table(data):
              "| framework | runs | one process: examples/sec | test acc | "
              f"{data['workers']} workers: examples/sec | test acc | speed-up |",
              "|---|---:|---:|---:|---:|---:|---:|"]
+    def accs(side):
+        low, high = (f"{a:.3f}" for a in side["test_acc"])
+        return low if low == high else f"{low}–{high}"
     for framework, e in data["frameworks"].items():
         one, many = e["one_process"], e["workers"]
-        lines.append(f"| {framework} | {len(e['runs'])} | {one['examples_per_sec']:.0f} | "
-                     f"{one['test_acc'][0]:.3f}–{one['test_acc'][1]:.3f} | {many['examples_per_sec']:.0f} | "
-                     f"{many['test_acc'][0]:.3f}–{many['test_acc'][1]:.3f} | ×{e['speedup']:.2f} |")
+        lines.append(f"| {framework} | {len(e['runs'])} | {one['examples_per_sec']:.0f} | {accs(one)} | "
+                     f"{many['examples_per_sec']:.0f} | {accs(many)} | ×{e['speedup']:.2f} |")
     return "\n".join(lines)
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from d2l_compat import parallel
 from d2l_compat.common import weights
+from d2l_compat.common.notebooks import ROOT
 from d2l_compat.parallel import launch
 
 WORKERS = 2
@@ -158,3 +159,12 @@ def alive(pid):
 def test_bad_arguments_get_a_clear_error(bad):
     done = run_command("--framework", "torch", *bad, timeout=60)
     assert done.returncode == 1 and "must be a positive integer" in done.stderr, done.stderr
+
+
+def test_the_prose_states_the_codes_own_numbers():
+    readme = (ROOT / "README.md").read_text("utf-8")
+    lesson = (ROOT / "lesson" / "resnet.md").read_text("utf-8")
+    assert f"`--images` ({launch.DEFAULT_IMAGES:,})" in readme and f"固定的 {launch.DEFAULT_IMAGES} 张图像" in lesson
+    assert f"heartbeat: {launch.MINDSPORE_HEARTBEAT_S} s here" in readme
+    assert f"trains {LEARN_IMAGES:,} images on 2 workers" in readme and f"after {LEARN_IMAGES // 64} steps" in readme
+    assert f"agree to {UPDATE_TOLERANCE:.0e}".replace("e-0", "e-") + " (relative)" in readme and f"above {ABOVE_CHANCE:g}" in readme

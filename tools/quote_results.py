@@ -23,6 +23,9 @@ import re
 import sys
 import tempfile
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+from d2l_compat.parallel import ENGINES  # noqa: E402  (imports no framework)
+
 import nbformat
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -153,15 +156,17 @@ def quote_parallel(framework):
     def accs(side):
         low, high = side["test_acc"]
         return f"{low:.3f}" if f"{low:.3f}" == f"{high:.3f}" else f"{low:.3f}–{high:.3f}"
-    faster = "快" if fw["speedup"] >= 1 else "慢"
+    change = round(abs(fw["speedup"] - 1) * 100)
+    than = f"与一个进程相当" if change == 0 else f"比一个进程{'快' if fw['speedup'] > 1 else '慢'} {change}%"
+    unit = "工作进程" if ENGINES[framework].launcher else "设备"
     return (f"`make bench-parallel` 于 {data['date']} 在{machine_zh(data['machine'], PARALLEL_ANCHOR)}上实测"
             f"{' ' if NAMES[framework].isascii() else ''}{NAMES[framework]} {len(fw['runs'])} 次（课堂模式的设置，"
             f"{data['images']} 张训练图像）：一个进程每秒训练约 {one['examples_per_sec']:.0f} 张图像，"
-            f"{data['workers']} 个工作进程每秒约 {many['examples_per_sec']:.0f} 张，是一个进程的 {fw['speedup']:.2f} 倍"
-            f"（{faster}）；测试精度分别为 {accs(one)} 和 {accs(many)}。")
+            f"{data['workers']} 个{unit}每秒约 {many['examples_per_sec']:.0f} 张，{than}；"
+            f"测试精度分别为 {accs(one)} 和 {accs(many)}。")
 
 
-PARALLEL_ANCHOR = "beyond-one-device-data-parallel-training"
+PARALLEL_ANCHOR = "running-the-notebooks"  # the README's table with the classroom's
 
 
 def curve_file(framework):

@@ -1,6 +1,6 @@
 """What runs in every data-parallel worker process (started by d2l_compat.parallel.launch, never by hand).
 
-    worker.py --framework F --workers N train [--images K] [--test-images T] [--summary FILE]
+    worker.py --framework F --workers N train [--recipe classroom|book] [--images K] [--test-images T] [--summary FILE]
     worker.py --framework F --workers N check DIR       one step from DIR/start.npz on DIR/batch.npz
 
 `check` writes DIR/after.npz (worker 0), then DIR/expected.npz, computed without the engine: the trained tensors
