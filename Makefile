@@ -23,7 +23,7 @@ help:
 	@echo "make test-numpy2   CI's third environment: PyTorch with NumPy 2 and no Jupyter, matplotlib or IPython"
 	@echo "make test    unit tests and the six notebooks (smoke preset; in JupyterLab by the browser test, else nbval), then each framework's tests"
 	@echo "make lab     open JupyterLab on notebooks/ with the project kernel"
-	@echo "make parallel FRAMEWORK=paddle WORKERS=2   train the notebook's ResNet-18 on WORKERS workers with the framework's own data-parallel engine (IMAGES=12000; DEVICE=gpu for GPUs)"
+	@echo "make parallel FRAMEWORK=paddle WORKERS=2   train the notebook's ResNet-18 on WORKERS workers with the framework's own data-parallel engine (IMAGES=6000; DEVICE=gpu for GPUs)"
 	@echo "make doctor  check this computer before the lesson: frameworks, GPU, data, kernel, disk, memory"
 	@echo "make browser install Chromium and CJK fonts with apt-get, for the browser test of the notebooks"
 	@echo "make data    install or download Fashion-MNIST and verify it"
@@ -34,7 +34,7 @@ help:
 	@echo "make bench   training and data-pipeline throughput, d2l_compat's loop against a bare loop, into bench/results/ (its report says how long it took)"
 	@echo "make bench-classroom   the classroom preset, three runs per framework, with curves, into bench/results/ (one: BENCH_ARGS=\"--framework paddle\")"
 	@echo "make bench-classroom-budget   the notebooks' classroom switch, a time budget (MINUTES=4), three runs per framework on this machine, into bench/results/ and the README"
-	@echo "make bench-parallel   the classroom recipe on 2 workers of each framework's engine against one process (3 runs, IMAGES=12000), into bench/results/ and the README"
+	@echo "make bench-parallel   the classroom recipe on 2 workers of each framework's engine against one process (3 runs; the committed results' image count), into bench/results/ and the README"
 	@echo "make bench-tf-gradient   TensorFlow's slow convolution gradient on CPUs without VNNI: oneDNN off and on, four formulations, the training step"
 	@echo "make bench-exercises   train the exercises' comparison nets (exercises 4 and 6) in the classroom preset (one run per net, all five frameworks), then quote them in the notebooks"
 	@echo "make bench-degradation   exercise 6, continued: plain and residual nets of 18 and 34 layers, their training-loss curves, all five frameworks, then quote and embed them"
@@ -132,14 +132,14 @@ bench-tf-gradient: $(VENV)/.installed
 	$(PY) bench/tf_gradient.py
 
 WORKERS ?= 2
-IMAGES ?= 12000
+IMAGES ?= 6000
 DEVICE ?= cpu
 parallel: $(VENV)/.installed
 	@test -n "$(FRAMEWORK)" || { echo "make parallel needs FRAMEWORK=<one of: $(ALL_FRAMEWORKS)>"; exit 1; }
 	$(PY) -m d2l_compat.parallel --framework $(FRAMEWORK) --workers $(WORKERS) --images $(IMAGES) --device $(DEVICE)
 
 bench-parallel: $(VENV)/.installed
-	$(PY) bench/parallel.py --images $(IMAGES) $(BENCH_ARGS)
+	$(PY) bench/parallel.py $(BENCH_ARGS)
 	$(PY) tools/quote_results.py
 
 bench-exercises: $(VENV)/.installed

@@ -3,7 +3,8 @@
 The five frameworks cannot share one process (Paddle after TensorFlow segfaults; MindSpore after
 the others fails on a oneDNN symbol). So the suite runs in several processes:
 
-    pytest tests notebooks            # framework-neutral tests, and nbval (one kernel per notebook)
+    pytest tests notebooks            # framework-neutral tests, and the notebooks (one kernel each: in
+                                      # JupyterLab by tests/test_browser.py where it runs, else nbval)
     pytest tests --framework=torch    # the tests that need PyTorch, and nothing else; likewise
                                       # tensorflow, mxnet, paddle, mindspore
 
@@ -58,14 +59,14 @@ def pytest_collection_modifyitems(config, items):
 def pytest_collection_modifyitems_run_each_notebook_once(config, items):
     """Where tests/test_browser.py runs a notebook (Run All Cells in JupyterLab, then every check nbval makes:
     each cell ran without an error, the shape cells show their stored output), nbval does not run it again."""
-    in_browser = {item.callspec.params["notebook"].name for item in items
+    in_browser = {item.callspec.params["notebook"].resolve() for item in items
                   if getattr(item, "originalname", "") == "test_notebook_in_jupyterlab"}
     twice = [item for item in items if getattr(item, "path", None) is not None and item.path.suffix == ".ipynb"
-             and item.path.name in in_browser]
+             and item.path.resolve() in in_browser]
     if twice:
         config.hook.pytest_deselected(items=twice)
         items[:] = [item for item in items if item not in twice]
-        config.stash[NOTEBOOKS_IN_BROWSER] = sorted(in_browser)
+        config.stash[NOTEBOOKS_IN_BROWSER] = sorted(path.name for path in in_browser)
 
 
 NOTEBOOKS_IN_BROWSER = pytest.StashKey[list]()

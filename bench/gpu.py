@@ -168,7 +168,11 @@ def run_worker(framework, python, smoke, timeout):
 
 
 def gpu_count():
-    """How many GPUs the driver lists (0 without nvidia-smi)."""
+    """How many GPUs the engines will see: CUDA_VISIBLE_DEVICES' list where it is set, else the driver's
+    (0 without nvidia-smi)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return len([d for d in visible.split(",") if d.strip()]) if visible.strip() not in ("", "-1") else 0
     if shutil.which("nvidia-smi") is None:
         return 0
     out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)

@@ -82,15 +82,23 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--framework", action="append", choices=FRAMEWORKS, default=None)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--images", type=int, default=12000)
+    parser.add_argument("--images", type=int, default=None, help="default: the committed results' count, else "
+                        "d2l_compat.parallel.launch.DEFAULT_IMAGES")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
     args = parser.parse_args(argv)
     sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
     from run import machine, update_readme, write_atomically
+    from d2l_compat.parallel.launch import DEFAULT_IMAGES
     path = args.out / "parallel.json"
     data = json.loads(path.read_text()) if path.exists() else {}
-    if data and (data.get("images"), data.get("workers"), data.get("machine")) != (args.images, args.workers, machine()):
+    args.images = args.images or data.get("images") or DEFAULT_IMAGES
+    recipe = (data.get("images"), data.get("workers"), data.get("machine"))
+    if data and recipe != (args.images, args.workers, machine()):
+        if args.framework and set(args.framework) != set(FRAMEWORKS):  # the others would be lost, half the prose stale
+            sys.exit(f"bench/parallel.py: {path} holds runs of {data.get('images')} images on {data.get('workers')} "
+                     "workers on another machine or recipe; measure all five frameworks (no --framework) to replace "
+                     "them, or keep their recipe")
         data = {}  # another recipe or machine: the old entries are not comparable
     found = dict(data.get("frameworks", {}))
     for framework in args.framework or FRAMEWORKS:

@@ -211,14 +211,22 @@ class Workers:
     """One process per framework, started on first use and kept for later requests."""
 
     def __init__(self, scratch):
-        self.scratch, self.procs = Path(scratch), {}
+        self.scratch, self.procs, self.ready = Path(scratch), {}, set()
 
     def ask(self, framework, task, *args):
         """Run `task` ('measure' or 'round_trip') in `framework`'s process and return its answer."""
-        if framework not in self.procs:
-            self._start(framework)
+        self.prepare(framework)
+        if framework not in self.ready:
+            self._answer(framework)  # its start-up's "ready"
+            self.ready.add(framework)
         self.procs[framework][1].send((task, args))
         return self._answer(framework)
+
+    def prepare(self, framework):
+        """Start `framework`'s process, if it is not running, without waiting for it: its import overlaps
+        with the work of the process before it."""
+        if framework not in self.procs:
+            self._start(framework)
 
     def _start(self, framework):
         ours, theirs = socket.socketpair()
@@ -229,7 +237,6 @@ class Workers:
                                     env=worker_environment(framework))
         theirs.close()
         self.procs[framework] = (proc, Connection(ours.detach()), log)
-        self._answer(framework)
 
     def _answer(self, framework):
         proc, conn, log = self.procs[framework]
@@ -259,6 +266,7 @@ class Workers:
                 proc.wait()
             conn.close()
         self.procs.clear()
+        self.ready.clear()
 
 
 # ---- comparisons, in the parent --------------------------------------------------------------------
@@ -416,7 +424,9 @@ def run(frameworks=None, workers=None, seed=SEED, raw=None):
         results = {"seed": seed, "batch": BATCH, "lr": LR, "sizes": list(SIZES), "frameworks": {},
                    "round_trip": {}}
         own_logits = {}
-        for fw in frameworks:
+        for k, fw in enumerate(frameworks):
+            for later in frameworks[k + 1:k + 2]:
+                workers.prepare(later)
             out = workers.ask(fw, "measure", path, kink_free_path, batches, scratch / f"export-{fw}.npz")
             if raw is not None:
                 raw[fw] = out

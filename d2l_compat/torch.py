@@ -93,7 +93,8 @@ def _make_trainer(net, lr, device, plan=None, wrap=None):
     """Initialise `net` on `device`; return (step, evaluate, device name) for the shared loop.
 
     The step follows `plan` (common/schedule.py; default: plain SGD at `lr`). `wrap(net)`, if given, is the
-    module the step runs instead (a data-parallel engine's wrapper, d2l_compat/parallel), in NCHW memory only.
+    module the step runs instead (a data-parallel engine's wrapper, d2l_compat/parallel), in one memory layout
+    (NCHW; channels-last in fast mode).
     """
     _check_net(net)
     device = _as_device(device)

@@ -24,7 +24,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-from d2l_compat.parallel import ENGINES  # noqa: E402  (imports no framework)
+from d2l_compat.common import presets  # noqa: E402  (neither imports a framework)
+from d2l_compat.parallel import ENGINES  # noqa: E402
 
 import nbformat
 
@@ -157,13 +158,19 @@ def quote_parallel(framework):
         low, high = side["test_acc"]
         return f"{low:.3f}" if f"{low:.3f}" == f"{high:.3f}" else f"{low:.3f}–{high:.3f}"
     change = round(abs(fw["speedup"] - 1) * 100)
-    than = f"与一个进程相当" if change == 0 else f"比一个进程{'快' if fw['speedup'] > 1 else '慢'} {change}%"
     unit = "工作进程" if ENGINES[framework].launcher else "设备"
+    than = "与不拆分时相当" if change == 0 else f"比不拆分时{'快' if fw['speedup'] > 1 else '慢'} {change}%"
+    steps = data["images"] // presets.CLASSROOM.batch_size
+    bn = BN_DEFAULTS[framework]
+    lag = ((1 - bn["momentum"]) ** steps > 0.05) * (
+        f"只训练了 {steps} 步，{spaced(framework)}的批量规范化层按动量 {bn['default']:g} 更新移动平均，还远没有跟上，"
+        "所以这两个测试精度不能用来比较两种训练。")
     return (f"`make bench-parallel` 于 {data['date']} 在{machine_zh(data['machine'], PARALLEL_ANCHOR)}上实测"
             f"{' ' if NAMES[framework].isascii() else ''}{NAMES[framework]} {len(fw['runs'])} 次（课堂模式的设置，"
-            f"{data['images']} 张训练图像）：一个进程每秒训练约 {one['examples_per_sec']:.0f} 张图像，"
-            f"{data['workers']} 个{unit}每秒约 {many['examples_per_sec']:.0f} 张，{than}；"
-            f"测试精度分别为 {accs(one)} 和 {accs(many)}。")
+            f"共 {data['images']} 张训练图像）：不拆分的训练（一个进程、一个设备）每秒约 {one['examples_per_sec']:.0f} "
+            f"张图像，{data['workers']} 个{unit}每秒约 {many['examples_per_sec']:.0f} 张（中位数，计入全部{unit}），"
+            f"{than}；测试精度分别为 {accs(one)} 和 {accs(many)}。{lag}")
+
 
 
 PARALLEL_ANCHOR = "running-the-notebooks"  # the README's table with the classroom's

@@ -11,7 +11,7 @@ def share(array, rank, world):
     return array[rank * size:(rank + 1) * size]
 
 
-def shard(batches, rank, world, seed=None):
+def shard(batches, rank, world):
     """Worker `rank`'s training shard: every world-th example, an equal number per worker (the rest left out,
     as DistributedSampler with drop_last does), in batches of batch_size / world, reshuffled at every pass."""
     if batches.batch_size % world:
@@ -19,7 +19,7 @@ def shard(batches, rank, world, seed=None):
                          f"choose a batch size that {world} divides")
     count = len(batches.labels) // world * world
     return Batches(batches.images[rank:count:world], batches.labels[rank:count:world], batches.batch_size // world,
-                   batches.shuffle, batches.framework, batches.convert, seed=seed)
+                   batches.shuffle, batches.framework, batches.convert)
 
 
 

@@ -10,6 +10,15 @@ code (common/notebooks.py), as same_function reads it.
 import dataclasses
 
 
+BOOK_BATCH, BOOK_RESIZE = 256, 96  # the documents' training call, `--recipe book`
+
+
+def device_label(world, kind):
+    """The result line's device: the workers' count and the kind of device they share, as the framework
+    names it ("2×cpu", "4×cuda", "2×CPU")."""
+    return f"{world}×{kind}"
+
+
 @dataclasses.dataclass(frozen=True)
 class Engine:
     """What one framework's data-parallel engine is, as the README and the engine line name it."""
@@ -21,7 +30,7 @@ class Engine:
     rank_variable: str = ""  # the environment variable that holds a worker process's rank ("": one process)
 
 
-PER_SHARE_BN = "BatchNorm 在每个工作进程各自分到的那部分批量上统计（各算各的，与 d2l 多 GPU 一章相同）"
+PER_SHARE_BN = "批量规范化层在每个工作进程分到的那一份小批量上计算均值和方差（与书中“多 GPU 的简洁实现”一节相同）"
 ENGINES = {
     "torch": Engine("torch.nn.parallel.DistributedDataParallel", "torch.distributed.run", "gloo", "nccl",
                     PER_SHARE_BN, "RANK"),
@@ -31,7 +40,7 @@ ENGINES = {
                     PER_SHARE_BN.replace("工作进程", "设备")),
     "paddle": Engine("paddle.DataParallel", "paddle.distributed.launch", "gloo", "nccl", PER_SHARE_BN,
                      "PADDLE_TRAINER_ID"),
-    "mindspore": Engine("ParallelMode.DATA_PARALLEL（gradients_mean=True）", "msrun", "mccl", "hccl/nccl",
+    "mindspore": Engine("ParallelMode.DATA_PARALLEL（gradients_mean=True）", "msrun", "mccl", "nccl",
                         PER_SHARE_BN, "RANK_ID"),
 }
 

@@ -11,7 +11,8 @@ def main(argv=None):
                                      description="在多个工作进程（或设备）上用框架自己的数据并行引擎训练笔记本中的 ResNet-18。")
     parser.add_argument("--framework", choices=ENGINES, required=True)
     parser.add_argument("--workers", type=int, default=2, help="工作进程（或设备）个数，默认 2")
-    parser.add_argument("--images", type=int, default=DEFAULT_IMAGES, help=f"训练图像张数，默认 {DEFAULT_IMAGES}")
+    parser.add_argument("--images", type=int, default=None,
+                        help=f"课堂模式训练的图像张数，默认 {DEFAULT_IMAGES}（--recipe book 时不用）")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--recipe", choices=("classroom", "book"), default="classroom",
                         help="classroom：课堂模式的设置（默认）；book：书中的设置（96×96，10 个迭代周期，批量大小 256）")

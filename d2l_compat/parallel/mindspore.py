@@ -9,7 +9,7 @@ import mindspore as ms  # noqa: E402
 from mindspore import nn  # noqa: E402
 from mindspore.communication import get_group_size, get_local_rank, get_rank, init, release  # noqa: E402
 
-from . import Started  # noqa: E402
+from . import ENGINES, Started, device_label  # noqa: E402
 from ..common import presets  # noqa: E402
 from ..common.training import fit  # noqa: E402
 
@@ -30,7 +30,8 @@ def start(workers, device):
     ms.set_auto_parallel_context(parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True)
     ms.set_seed(0)  # the same initial weights in every worker (MindSpore's way to share them in this mode)
     devices = tuple(f"GPU:{r}" for r in range(world)) if target == "GPU" else ("CPU",) * world
-    return Started(rank, world, devices, "nccl" if target == "GPU" else "mccl", False)
+    engine = ENGINES["mindspore"]
+    return Started(rank, world, devices, engine.gpu_backend if target == "GPU" else engine.cpu_backend, False)
 
 
 def build(namespace):
@@ -53,15 +54,15 @@ def check_step(d2l, net, start_path, X, y, lr):
 def train(d2l, net, train_iter, test_iter, lr, started, num_epochs):
     """train_ch6's loop (common/training.fit) on this worker's shard, its gradients averaged by the engine."""
     plan = presets.training_plan(lr, train_iter, num_epochs)
-    step, evaluate, name = d2l._make_trainer(net, lr, _device, plan, reduce=nn.DistributedGradReducer)
+    step, evaluate, _ = d2l._make_trainer(net, lr, _device, plan, reduce=nn.DistributedGradReducer)
     step.use("graph")
     add = ms.ops.AllReduce()
 
     def counted(X, y):  # the three sums of every worker's share, added by the engine's own all-reduce
         sums = add(ms.Tensor([float(v) for v in step(X, y)], ms.float32)).asnumpy()
         return sums[0], sums[1], sums[2]
-    name = "CPU" if name.startswith("CPU") else name  # CPU:1 is the same CPU
-    return fit(counted, evaluate, f"{started.world}×{name}", train_iter, test_iter, num_epochs, plan=plan)
+    return fit(counted, evaluate, device_label(started.world, _device.split(":")[0]), train_iter, test_iter,
+               num_epochs, plan=plan)
 
 
 def finish():

@@ -4,7 +4,7 @@ from .. import mxnet as _d2l  # noqa: F401  first: it gives NumPy the aliases MX
 from mxnet import autograd, gluon
 import mxnet as mx
 
-from . import ENGINES, Started
+from . import ENGINES, Started, device_label
 from ..common import presets
 from ..common.training import fit
 
@@ -48,9 +48,8 @@ def train(d2l, net, train_iter, test_iter, lr, started, num_epochs):
     """train_ch6's loop (common/training.fit), every batch split between the devices (d2l's train_batch_ch13)."""
     plan = presets.training_plan(lr, train_iter, num_epochs)
     step, evaluate, _ = d2l._make_trainer(net, lr, _devices[0], plan, devices=_devices)
-    # "2×cpu", not "2×cpu(0)": the result line names the kind of device the workers share out
-    return fit(step, evaluate, f"{started.world}×{_devices[0].device_type}", train_iter, test_iter, num_epochs,
-               plan=plan)
+    return fit(step, evaluate, device_label(started.world, _devices[0].device_type), train_iter, test_iter,
+               num_epochs, plan=plan)
 
 
 def finish():

@@ -9,7 +9,7 @@ import paddle
 import paddle.distributed as dist
 from paddle import nn
 
-from . import Started
+from . import ENGINES, Started, device_label
 from ..common import presets
 from ..common.training import fit
 
@@ -21,7 +21,7 @@ def start(workers, device):
     rank, world = int(os.environ["PADDLE_TRAINER_ID"]), int(os.environ["PADDLE_TRAINERS_NUM"])
     if world != workers:
         raise RuntimeError(f"paddle.distributed.launch started {world} workers, {workers} were asked for")
-    backend = "nccl" if device == "gpu" else "gloo"
+    backend = ENGINES["paddle"].gpu_backend if device == "gpu" else ENGINES["paddle"].cpu_backend
     if device == "gpu":
         count = paddle.device.cuda.device_count()
         if count < world:
@@ -35,7 +35,7 @@ def start(workers, device):
 
 
 def _place():
-    if os.environ["PADDLE_DISTRI_BACKEND"] == "gloo":
+    if os.environ["PADDLE_DISTRI_BACKEND"] == ENGINES["paddle"].cpu_backend:
         return paddle.CPUPlace()
     return paddle.CUDAPlace(dist.ParallelEnv().device_id)  # the GPU the launcher gave this worker
 
@@ -60,14 +60,15 @@ def check_step(d2l, net, start_path, X, y, lr):
 def train(d2l, net, train_iter, test_iter, lr, started, num_epochs):
     """train_ch6's loop (common/training.fit) on this worker's shard, its gradients averaged by DataParallel."""
     plan = presets.training_plan(lr, train_iter, num_epochs)
-    step, evaluate, name = d2l._make_trainer(net, lr, _place(), plan, wrap=paddle.DataParallel)
+    step, evaluate, _ = d2l._make_trainer(net, lr, _place(), plan, wrap=paddle.DataParallel)
 
     def counted(X, y):  # the three sums of every worker's share, added by the engine's own all-reduce
         sums = paddle.stack([paddle.cast(v if isinstance(v, paddle.Tensor) else paddle.to_tensor(v), "float64")
                              .reshape([]) for v in step(X, y)])
         dist.all_reduce(sums)
         return sums[0], sums[1], sums[2]
-    return fit(counted, evaluate, f"{started.world}×{name}", train_iter, test_iter, num_epochs, plan=plan)
+    kind = "cpu" if isinstance(_place(), paddle.CPUPlace) else "gpu"
+    return fit(counted, evaluate, device_label(started.world, kind), train_iter, test_iter, num_epochs, plan=plan)
 
 
 def finish():

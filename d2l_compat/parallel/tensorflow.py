@@ -3,7 +3,7 @@ first N GPUs); every step splits its batch between the replicas, Keras' optimize
 from .. import tensorflow as _d2l  # noqa: F401  first: it sets the environment TensorFlow reads at its import
 import tensorflow as tf
 
-from . import ENGINES, Started
+from . import ENGINES, Started, device_label
 from ..common import presets
 from ..common.layout import from_nchw
 from ..common.training import fit
@@ -58,8 +58,8 @@ def train(d2l, net, train_iter, test_iter, lr, started, num_epochs):
     aggregation); the evaluation, outside the replicas, reads the first device's, as DDP's broadcast ones."""
     plan = presets.training_plan(lr, train_iter, num_epochs)
     step, evaluate, _, _ = d2l._make_trainer(lambda: net, lr, _device(), plan, strategy=_strategy[0])
-    kind = tf.DeviceSpec.from_string(_strategy[1][0]).device_type  # "2×CPU": the kind the devices share
-    return fit(step, evaluate, f"{started.world}×{kind}", train_iter, test_iter, num_epochs, plan=plan)
+    kind = tf.DeviceSpec.from_string(_strategy[1][0]).device_type
+    return fit(step, evaluate, device_label(started.world, kind), train_iter, test_iter, num_epochs, plan=plan)
 
 
 def finish():

@@ -7,7 +7,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from . import Started
+from . import ENGINES, Started, device_label
 from ..common import presets
 from ..common.training import fit
 
@@ -25,7 +25,7 @@ def start(workers, device):
         if torch.cuda.device_count() < world:
             raise RuntimeError(f"{world} workers need {world} GPUs; this machine has {torch.cuda.device_count()}")
         torch.cuda.set_device(local)
-    backend = "nccl" if device == "gpu" else "gloo"
+    backend = ENGINES["torch"].gpu_backend if device == "gpu" else ENGINES["torch"].cpu_backend
     dist.init_process_group(backend, timeout=COLLECTIVE_TIMEOUT)
     torch.manual_seed(0)  # DDP copies worker 0's initial weights to the others anyway
     devices = tuple(f"cuda:{r}" for r in range(world)) if device == "gpu" else ("cpu",) * world
@@ -33,7 +33,8 @@ def start(workers, device):
 
 
 def _device():
-    return torch.device(f"cuda:{int(os.environ['LOCAL_RANK'])}") if dist.get_backend() == "nccl" else torch.device("cpu")
+    on_gpu = dist.get_backend() == ENGINES["torch"].gpu_backend
+    return torch.device(f"cuda:{int(os.environ['LOCAL_RANK'])}") if on_gpu else torch.device("cpu")
 
 
 def _wrap(net):
@@ -63,13 +64,14 @@ def train(d2l, net, train_iter, test_iter, lr, started, num_epochs):
     """train_ch6's loop (common/training.fit) on this worker's shard, its gradients averaged by DDP."""
     device = _device()
     plan = presets.training_plan(lr, train_iter, num_epochs)
-    step, evaluate, name = d2l._make_trainer(net, lr, device, plan, wrap=_wrap)
+    step, evaluate, _ = d2l._make_trainer(net, lr, device, plan, wrap=_wrap)
 
     def counted(X, y):  # the three sums of every worker's share, added by the engine's own all-reduce
         sums = torch.stack([torch.as_tensor(v, dtype=torch.float64, device=device) for v in step(X, y)])
         dist.all_reduce(sums)
         return sums[0], sums[1], sums[2]
-    return fit(counted, evaluate, f"{started.world}×{name}", train_iter, test_iter, num_epochs, plan=plan)
+    return fit(counted, evaluate, device_label(started.world, device.type), train_iter, test_iter, num_epochs,
+               plan=plan)
 
 
 def finish():

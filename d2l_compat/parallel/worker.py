@@ -1,10 +1,14 @@
 """What runs in every data-parallel worker process (started by d2l_compat.parallel.launch, never by hand).
 
-    worker.py --framework F --workers N train [--recipe classroom|book] [--images K] [--test-images T] [--summary FILE]
+    worker.py --framework F --workers N train [--recipe classroom|book] [--images K] [--test-images T]
+                                              [--summary FILE] [--check DIR]
     worker.py --framework F --workers N check DIR       one step from DIR/start.npz on DIR/batch.npz
 
-`check` writes DIR/after.npz (worker 0), then DIR/expected.npz, computed without the engine: the trained tensors
-after one plain SGD step on the mean of the shares' gradients, each share normalised by its own batch statistics.
+`train --check DIR` takes the check's step first, then trains a new net (one start-up for both, as the tests do).
+
+`check` writes DIR/after.npz (worker 0), then DIR/imported.npz and DIR/expected.npz, computed without the engine:
+the trained tensors as imported, and after one plain SGD step on the mean of the shares' gradients, each share
+normalised by its own batch statistics.
 """
 import argparse
 import contextlib
@@ -22,15 +26,16 @@ if __package__ in (None, ""):  # started as a script by a framework's launcher: 
     sys.path[0] = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from d2l_compat import FRAMEWORKS  # noqa: E402
-from d2l_compat.parallel import ENGINES  # noqa: E402
+from d2l_compat.parallel import BOOK_BATCH, BOOK_RESIZE, ENGINES  # noqa: E402
 from d2l_compat.common import presets, shards, weights  # noqa: E402
 from d2l_compat.common.notebooks import build_namespace  # noqa: E402
 
 # The notebooks' training call (lr: the classroom's one-cycle peak; the classroom preset trains 1 epoch).
-LR, NUM_EPOCHS, BOOK_BATCH, BOOK_RESIZE = 0.05, 10, 256, 96
+LR, NUM_EPOCHS = 0.05, 10
 
 
 def parse(argv):
+    """worker.py's arguments (the module's docstring)."""
     parser = argparse.ArgumentParser(prog="d2l_compat.parallel.worker")
     parser.add_argument("--framework", choices=FRAMEWORKS, required=True)
     parser.add_argument("--workers", type=int, required=True)
@@ -41,6 +46,7 @@ def parse(argv):
     train.add_argument("--images", type=int, default=presets.CLASSROOM_IMAGES)
     train.add_argument("--test-images", type=int, default=None)
     train.add_argument("--summary", default=None)
+    train.add_argument("--check", default=None, metavar="DIR")
     sub.add_parser("check").add_argument("folder")
     return parser.parse_args(argv)
 
@@ -107,22 +113,23 @@ def engine_line(framework, started, train_iter):
     engine = ENGINES[framework]
     per = train_iter.batch_size if not started.in_process else train_iter.batch_size // started.world
     return (f"数据并行：{engine.name}，{started.world} 个{'设备' if started.in_process else '工作进程'}"
-            f"（{started.backend}），设备 {', '.join(started.devices)}；每个批量的 {per * started.world} 张图像"
+            f"（{started.backend}），设备 {', '.join(started.devices)}；每个小批量 {per * started.world} 张图像，"
             f"每份 {per} 张；{engine.batch_norm}。")
 
 
 def main(argv=None):
+    """One worker's whole task."""
     args = parse(argv)
     engine = importlib.import_module(f"d2l_compat.parallel.{args.framework}")
     started = engine.start(args.workers, args.device)
     if started.rank != 0:  # one voice: worker 0 prints the lines, the others only their errors
         sys.stdout = open(os.devnull, "w")
     d2l = importlib.import_module(f"d2l_compat.{args.framework}")
-    net = quiet_build(engine, args.framework)
-    if args.task == "check":
-        check(d2l, engine, net, args.folder, started.rank, started.world)
-    else:
-        train(d2l, engine, net, args, started)
+    folder = args.folder if args.task == "check" else args.check
+    if folder:
+        check(d2l, engine, quiet_build(engine, args.framework), folder, started.rank, started.world)
+    if args.task == "train":
+        train(d2l, engine, quiet_build(engine, args.framework), args, started)
     engine.finish()
 
 
