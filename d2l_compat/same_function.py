@@ -425,7 +425,7 @@ def run(frameworks=None, workers=None, seed=SEED, raw=None):
                    "round_trip": {}}
         own_logits = {}
         for k, fw in enumerate(frameworks):
-            for later in frameworks[k + 1:k + 2]:
+            for later in frameworks[k + 1:k + 3]:  # two ahead: their imports overlap with this one's work
                 workers.prepare(later)
             out = workers.ask(fw, "measure", path, kink_free_path, batches, scratch / f"export-{fw}.npz")
             if raw is not None:

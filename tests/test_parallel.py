@@ -34,7 +34,7 @@ LR = 0.05
 UPDATE_TOLERANCE = 1e-4
 LEARN_IMAGES, TEST_IMAGES, ABOVE_CHANCE = 3072, 500, 0.3  # ten classes: chance is 0.1; PyTorch reached 0.70
 DEATH_LIMIT_S = 90  # a dead worker must end the run well before the training would (minutes)
-TIMEOUT_LIMIT_S = 12  # a run of 60,000 images stopped by its time limit, every worker started by then
+TIMEOUT_LIMIT_S = 6  # a run of 60,000 images stopped by its time limit, every worker started by then
 
 
 @pytest.fixture(autouse=True)
