@@ -81,8 +81,32 @@ def machine_zh(machine, table):
 
 def spaced(framework):
     """The framework's name before Chinese text: a Latin name takes a space, 飞桨 none (d2l-zh's spacing)."""
-    name = NAMES[framework]
-    return name if not name.isascii() else name + " "
+    return gap_after(NAMES[framework])
+
+
+def gap_after(text):
+    """`text` before Chinese text: with d2l-zh's space after a Latin word."""
+    return text + (" " if text[-1].isascii() else "")
+
+
+def gap_before(text):
+    """`text` after Chinese text: with d2l-zh's space before a Latin word."""
+    return (" " if text[0].isascii() else "") + text
+
+
+def span(values, form):
+    """`values` as the prose quotes a range: one value where `form` makes them all equal, else low–high."""
+    low, high = form(min(values)), form(max(values))
+    return low if low == high else f"{low}–{high}"
+
+
+def framework_entry(name, make_target, framework):
+    """`framework`'s entry of the results file `name`, or a QuoteError saying which `make` target writes it."""
+    data = _load(name, make_target)
+    if framework not in data.get("frameworks", {}):
+        raise QuoteError(f"bench/results/{name} has no runs for {framework}: "
+                         f"run `make {make_target}` with {framework} installed")
+    return data, data["frameworks"][framework]
 
 
 def _duration(seconds):
@@ -119,44 +143,32 @@ def quote_classroom(framework):
         raise QuoteError(f"{png} (named in bench/results/classroom.json) is missing: run `make bench-classroom`")
     met = "达到" if fw["met"] else "未达到"
     return (f"{data['preset']['description_zh'].rstrip('。')}。`make bench-classroom` 于 {data['date']} 在"
-            f"{machine_zh(data['machine'], 'running-the-notebooks')}上实测{' ' if NAMES[framework].isascii() else ''}{NAMES[framework]} {len(accs)} 次：测试精度 {acc}，训练用时至多 "
+            f"{machine_zh(data['machine'], 'running-the-notebooks')}上实测{gap_before(NAMES[framework])} {len(accs)} 次：测试精度 {acc}，训练用时至多 "
             f"{fw['max_training_seconds'] / 60:.1f} 分钟，{met}“{target['training_seconds'] / 60:g} 分钟内测试精度"
             f"不低于 {target['test_acc']:g}”的目标。")
 
 
 def quote_budget(framework):
     """The time-budget classroom preset's measured runs, from `make bench-classroom-budget`."""
-    data = _load("classroom-budget.json", "bench-classroom-budget")
-    if framework not in data.get("frameworks", {}):
-        raise QuoteError(f"bench/results/classroom-budget.json has no runs for {framework}: "
-                         f"run `make bench-classroom-budget` with {framework} installed")
-    runs = data["frameworks"][framework]["runs"]
-
-    def span(values, form):
-        low, high = min(values), max(values)
-        return form(low) if form(low) == form(high) else f"{form(low)}–{form(high)}"
+    data, entry = framework_entry("classroom-budget.json", "bench-classroom-budget", framework)
+    runs = entry["runs"]
     images = span([r["train_images"] for r in runs], str)
     accs = span([r["test_acc"] for r in runs], lambda a: f"{a:.3f}")
     modes = "、".join(f"`{name}`" for name in sorted({r["mode"] for r in runs if r["mode"]}))
     mode = f"，各次选的执行模式是 {modes}" if modes else ""
     return (f"`make bench-classroom-budget` 于 {data['date']} 在{machine_zh(data['machine'], 'running-the-notebooks')}"
-            f"上实测{' ' if NAMES[framework].isascii() else ''}{NAMES[framework]} {len(runs)} 次（{data['minutes']:g} 分钟）："
+            f"上实测{gap_before(NAMES[framework])} {len(runs)} 次（{data['minutes']:g} 分钟）："
             f"训练了 {images} 张图像{mode}，测试精度 {accs}，整格（读数据、训练和最后的测试）用时至多 "
             f"{max(r['wall_seconds'] for r in runs) / 60:.1f} 分钟。")
 
 
 def quote_parallel(framework):
     """The classroom recipe on 2 workers against one process, from `make bench-parallel`."""
-    data = _load("parallel.json", "bench-parallel")
-    if framework not in data.get("frameworks", {}):
-        raise QuoteError(f"bench/results/parallel.json has no runs for {framework}: "
-                         f"run `make bench-parallel` with {framework} installed")
-    fw = data["frameworks"][framework]
+    data, fw = framework_entry("parallel.json", "bench-parallel", framework)
     one, many = fw["one_process"], fw["workers"]
 
     def accs(side):
-        low, high = side["test_acc"]
-        return f"{low:.3f}" if f"{low:.3f}" == f"{high:.3f}" else f"{low:.3f}–{high:.3f}"
+        return span(side["test_acc"], lambda a: f"{a:.3f}")
     change = round(abs(fw["speedup"] - 1) * 100)
     unit = "工作进程" if ENGINES[framework].launcher else "设备"
     than = "与不拆分时相当" if change == 0 else f"比不拆分时{'快' if fw['speedup'] > 1 else '慢'} {change}%"
@@ -166,7 +178,7 @@ def quote_parallel(framework):
         f"只训练了 {steps} 步，{spaced(framework)}的批量规范化层按动量 {bn['default']:g} 更新移动平均，还远没有跟上，"
         "所以这两个测试精度不能用来比较两种训练。")
     return (f"`make bench-parallel` 于 {data['date']} 在{machine_zh(data['machine'], PARALLEL_ANCHOR)}上实测"
-            f"{' ' if NAMES[framework].isascii() else ''}{NAMES[framework]} {len(fw['runs'])} 次（课堂模式的设置，"
+            f"{gap_before(NAMES[framework])} {len(fw['runs'])} 次（课堂模式的设置，"
             f"共 {data['images']} 张训练图像）：不拆分的训练（一个进程、一个设备）每秒约 {one['examples_per_sec']:.0f} "
             f"张图像，{data['workers']} 个{unit}每秒约 {many['examples_per_sec']:.0f} 张（中位数，计入全部{unit}），"
             f"{than}；测试精度分别为 {accs(one)} 和 {accs(many)}。{lag}")
@@ -248,16 +260,15 @@ def quote_exercises(framework):
         name = f"**{NAMES[fw]}**" if fw == framework else NAMES[fw]
         rows.append(f"| {name} | {runs[heads[0]]['epochs']} | " + " | ".join(cells) + f" | {span} 分钟 |")
     missing = [NAMES[fw] for fw in NOTEBOOKS if fw not in measured]
-    gap = lambda text: text + (" " if text[-1].isascii() else "")  # d2l-zh's space after a Latin word
-    who = "五个框架" if not missing else "、".join(NAMES[fw] for fw in measured) + f"（{gap('、'.join(missing))}未测）"
+    who = "五个框架" if not missing else "、".join(NAMES[fw] for fw in measured) + f"（{gap_after('、'.join(missing))}未测）"
     if framework in measured:
         runs = data["frameworks"][framework]["runs"]
         own = (f"本笔记本的 {spaced(framework)}一行加粗："
-               + "，".join(f"{gap(v)}的测试精度为 {runs[v]['test_acc']:.3f}" for v in heads) + "。")
+               + "，".join(f"{gap_after(v)}的测试精度为 {runs[v]['test_acc']:.3f}" for v in heads) + "。")
     else:
         own = f"{spaced(framework)}还没有实测结果（运行 `make bench-exercises`）。"
     return (f"\n\n`make bench-exercises` 于 {data['date']} 在{machine_zh(data['machine'], 'benchmarks')}上用课堂模式"
-            f"实测了{' ' if who.isascii() or who[0].isascii() else ''}{who}，每个网络训练一次。表中是测试精度，括号内是训练精度。{own}\n\n"
+            f"实测了{gap_before(who)}，每个网络训练一次。表中是测试精度，括号内是训练精度。{own}\n\n"
             + "\n".join(rows) + "\n\n")
 
 
@@ -282,26 +293,25 @@ def quote_degradation(framework):
         minutes = sum(runs[v]["training_seconds"] for v in heads) / 60
         rows.append(f"| {name} | " + " | ".join(f"{runs[v]['final_loss']:.3f}" for v in heads)
                     + f" | {minutes:.1f} 分钟 |")
-    gap = lambda text: text + (" " if text[-1].isascii() else "")
     if framework in measured:
         runs = data["frameworks"][framework]["runs"]
         images = data["frameworks"][framework]["preset"]["train_images"]
         loss = {v: runs[v]["final_loss"] for v in heads}
         stuck = [v for v in heads if loss[v] > 0.9 * math.log(10)]
-        own = (f"下图是 {gap(NAMES[framework])}的四条训练损失曲线（前 {images} 张训练图像，一个迭代周期），"
+        own = (f"下图是 {gap_after(NAMES[framework])}的四条训练损失曲线（前 {images} 张训练图像，一个迭代周期），"
                "表中是每条曲线最后四分之一的平均训练损失，本笔记本的一行加粗。"
-               + "".join(f"{gap(a)}的 {loss[a]:.3f} 比{' ' if b[0].isascii() else ''}{gap(b)}的 {loss[b]:.3f} "
+               + "".join(f"{gap_after(a)}的 {loss[a]:.3f} 比{gap_before(gap_after(b))}的 {loss[b]:.3f} "
                          f"{'高' if loss[a] > loss[b] else '低'}。"
                          for a, b in DEGRADATION_PAIRS if a in loss and b in loss)
-               + (f"{gap('、'.join(stuck))}几乎停在 $\\ln 10\\approx 2.30$ 附近，这是十个类别随机猜测时的损失。" if stuck else "")
+               + (f"{gap_after('、'.join(stuck))}几乎停在 $\\ln 10\\approx 2.30$ 附近，这是十个类别随机猜测时的损失。" if stuck else "")
                + "\n\n"
                f"![{NAMES[framework]}：18 层与 34 层的普通网络和 ResNet 的训练损失](attachment:degradation-{framework}.png)")
     else:
-        own = f"{gap(NAMES[framework])}还没有实测结果（运行 `make bench-degradation`）。"
+        own = f"{gap_after(NAMES[framework])}还没有实测结果（运行 `make bench-degradation`）。"
     missing = [NAMES[fw] for fw in NOTEBOOKS if fw not in measured]
-    who = "五个框架" if not missing else "、".join(NAMES[fw] for fw in measured) + f"（{gap('、'.join(missing))}未测）"
+    who = "五个框架" if not missing else "、".join(NAMES[fw] for fw in measured) + f"（{gap_after('、'.join(missing))}未测）"
     return (f"\n\n`make bench-degradation` 于 {data['date']} 在{machine_zh(data['machine'], 'benchmarks')}上实测了"
-            f"{' ' if who[0].isascii() else ''}{who}，每个网络训练一次。{own}\n\n" + "\n".join(rows) + "\n\n")
+            f"{gap_before(who)}，每个网络训练一次。{own}\n\n" + "\n".join(rows) + "\n\n")
 
 
 QUOTES = {"cpu": quote_cpu, "classroom": quote_classroom, "budget": quote_budget, "parallel": quote_parallel, "bn": quote_bn, "table1": quote_table1,

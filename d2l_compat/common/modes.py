@@ -174,15 +174,10 @@ def describe(step, timings, best, remaining):
     tried = "，".join(f"{step.label(name)} {t.steady * 1000:.0f} 毫秒"
                      + (f"（第一步另需 {t.compile:.1f} 秒编译）" if t.compile >= 0.5 else "")
                      for name, t in timings.items())
-    return (f"执行模式：实测每步用时，{tried}；按剩下的 {remaining} 步估算，选用{_spaced('', step.label(best))}"
+    return (f"执行模式：实测每步用时，{tried}；按剩下的 {remaining} 步估算，选用{_after_han(step.label(best))}"
             "（想固定某一种，可调用 d2l.train_mode）。")
 
 
-def _spaced(before, after):
-    """`before` + `after`, with the space Chinese typesetting puts between a Han character and a Latin one."""
-    if before and after and (before[-1].isascii() != after[0].isascii()) and before[-1] not in "，；：（）。" \
-            and after[0] not in "，；：（）。":
-        return f"{before} {after}"
-    if not before:
-        return f" {after}" if after[:1].isascii() else after
-    return before + after
+def _after_han(text):
+    """`text` after a Han character: a Latin word takes the space Chinese typesetting puts before it."""
+    return f" {text}" if text[:1].isascii() else text
